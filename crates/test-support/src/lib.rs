@@ -1,0 +1,336 @@
+//! Test-only helpers: a real PostgreSQL for integration tests, never a mock.
+//!
+//! With `DATABASE_URL` set (CI with a service database, a developer's own server), tests use that
+//! server. Without it, the first test in a test binary starts a throwaway cluster from the
+//! PostgreSQL server binaries on this machine (`initdb` + `postgres` from
+//! `/usr/lib/postgresql/*/bin`, or `$PG_BIN`) on a free loopback port, and removes it when the
+//! test binary exits. Each test gets its own freshly created database ([`TestDb`]) and drops it.
+#![allow(unsafe_code)] // libc::atexit / getuid / chown for the throwaway cluster.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
+
+/// A database of its own for one test; dropped (with `WITH (FORCE)`) by [`TestDb::drop_db`].
+pub struct TestDb {
+    pub name: String,
+    /// Connection URL for this database (what `DATABASE_URL` would be).
+    pub url: String,
+    /// Connection URL of the server's maintenance database (`postgres`).
+    pub admin_url: String,
+    pub pool: PgPool,
+}
+
+impl TestDb {
+    /// Creates a fresh, empty database. Migrations are the caller's business.
+    pub async fn new() -> TestDb {
+        let server = server_url();
+        let admin_url = with_database(&server, "postgres");
+        let name = format!("test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = PgConnection::connect(&admin_url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to test PostgreSQL at {admin_url}: {e}"));
+        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+            .execute(&mut admin)
+            .await
+            .expect("create test database");
+        let _ = admin.close().await;
+        let url = with_database(&server, &name);
+        let pool = PgPoolOptions::new()
+            .max_connections(5)
+            .connect(&url)
+            .await
+            .expect("connect to test database");
+        TestDb {
+            name,
+            url,
+            admin_url,
+            pool,
+        }
+    }
+
+    /// Closes the pool and drops the database, even if something else still holds connections.
+    pub async fn drop_db(self) {
+        self.pool.close().await;
+        if let Ok(mut admin) = PgConnection::connect(&self.admin_url).await {
+            let _ = sqlx::query(&format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut admin)
+            .await;
+            let _ = admin.close().await;
+        }
+    }
+}
+
+/// Replaces the database name (path) of a postgres URL.
+pub fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let base = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    format!("{base}/{db}{query}")
+}
+
+/// The server to create test databases on: `DATABASE_URL`, or a throwaway cluster.
+pub fn server_url() -> String {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| match std::env::var("DATABASE_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => Cluster::start().url(),
+    })
+    .clone()
+}
+
+/// A URL on which nothing listens: for "database unreachable" tests.
+pub fn unreachable_url() -> String {
+    let port = free_port();
+    format!("postgres://postgres@127.0.0.1:{port}/postgres?connect_timeout=1")
+}
+
+/// A throwaway PostgreSQL cluster, owned by this process.
+pub struct Cluster {
+    pub port: u16,
+    pub data_dir: PathBuf,
+    bin: PathBuf,
+    uid: Option<u32>,
+    child: Option<Child>,
+}
+
+static CLUSTERS: Mutex<Vec<(u32, PathBuf)>> = Mutex::new(Vec::new());
+
+extern "C" fn cleanup_clusters() {
+    if let Ok(list) = CLUSTERS.lock() {
+        for (pid, dir) in list.iter() {
+            // SIGQUIT: immediate shutdown, the data is throwaway.
+            unsafe { libc::kill(*pid as i32, libc::SIGQUIT) };
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline && unsafe { libc::kill(*pid as i32, 0) } == 0 {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+impl Cluster {
+    /// initdb + start on a free port; waits until it accepts connections. Panics with the reason.
+    pub fn start() -> Cluster {
+        let bin = pg_bin().expect(
+            "no PostgreSQL server binaries: install postgresql (Debian) or set PG_BIN or DATABASE_URL",
+        );
+        let root = std::env::temp_dir().join(format!("pg-test-{}", uuid::Uuid::new_v4().simple()));
+        let data_dir = root.join("data");
+        std::fs::create_dir_all(&root).expect("create cluster dir");
+        // PostgreSQL refuses to run as root: run it as nobody (or postgres) when we are root.
+        let uid = if unsafe { libc::getuid() } == 0 {
+            Some(postgres_uid())
+        } else {
+            None
+        };
+        if let Some(uid) = uid {
+            chown(&root, uid);
+        }
+        let mut initdb = Command::new(bin.join("initdb"));
+        initdb
+            .args([
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "-D",
+            ])
+            .arg(&data_dir);
+        as_user(&mut initdb, uid);
+        let out = initdb.output().expect("run initdb");
+        assert!(
+            out.status.success(),
+            "initdb failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut cluster = Cluster {
+            port: 0,
+            data_dir,
+            bin,
+            uid,
+            child: None,
+        };
+        cluster.run();
+        unsafe { libc::atexit(cleanup_clusters) };
+        cluster
+    }
+
+    fn run(&mut self) {
+        let port = free_port();
+        let mut cmd = Command::new(self.bin.join("postgres"));
+        cmd.arg("-D")
+            .arg(&self.data_dir)
+            .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1"])
+            .arg("-c")
+            .arg(format!(
+                "unix_socket_directories={}",
+                self.data_dir.display()
+            ))
+            .args([
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+            ])
+            .args(["-c", "max_connections=300"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        as_user(&mut cmd, self.uid);
+        let child = cmd.spawn().expect("start postgres");
+        CLUSTERS
+            .lock()
+            .expect("cluster registry")
+            .push((child.id(), self.data_dir.clone()));
+        self.port = port;
+        self.child = Some(child);
+        self.wait_ready();
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let url = self.url();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        loop {
+            let opts: PgConnectOptions = url.parse().expect("url");
+            if rt
+                .block_on(async { opts.connect().await.map(|c| c.close()) })
+                .is_ok()
+            {
+                return;
+            }
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(|c| c.try_wait()) {
+                panic!("postgres exited during start-up: {status}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "postgres did not become ready within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Stops the server (fast shutdown); the data directory stays so [`Cluster::restart`] works.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same port (for outage-and-recovery tests).
+    pub fn restart(&mut self) {
+        let port = self.port;
+        let mut cmd = Command::new(self.bin.join("postgres"));
+        cmd.arg("-D")
+            .arg(&self.data_dir)
+            .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1"])
+            .arg("-c")
+            .arg(format!(
+                "unix_socket_directories={}",
+                self.data_dir.display()
+            ))
+            .args(["-c", "fsync=off", "-c", "max_connections=300"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        as_user(&mut cmd, self.uid);
+        let child = cmd.spawn().expect("restart postgres");
+        CLUSTERS
+            .lock()
+            .expect("cluster registry")
+            .push((child.id(), self.data_dir.clone()));
+        self.child = Some(child);
+        self.wait_ready();
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(self.data_dir.parent().unwrap_or(&self.data_dir));
+    }
+}
+
+fn as_user(cmd: &mut Command, uid: Option<u32>) {
+    use std::os::unix::process::CommandExt;
+    if let Some(uid) = uid {
+        cmd.uid(uid).gid(uid_gid(uid));
+    }
+}
+
+fn postgres_uid() -> u32 {
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    passwd
+        .lines()
+        .find(|l| l.starts_with("postgres:"))
+        .and_then(|l| l.split(':').nth(2))
+        .and_then(|u| u.parse().ok())
+        .unwrap_or(65534)
+}
+
+fn uid_gid(uid: u32) -> u32 {
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    passwd
+        .lines()
+        .map(|l| l.split(':').collect::<Vec<_>>())
+        .find(|f| f.len() > 3 && f[2].parse() == Ok(uid))
+        .and_then(|f| f[3].parse().ok())
+        .unwrap_or(65534)
+}
+
+fn chown(path: &Path, uid: u32) {
+    std::os::unix::fs::chown(path, Some(uid), Some(uid_gid(uid))).expect("chown cluster dir");
+}
+
+fn pg_bin() -> Option<PathBuf> {
+    if let Ok(dir) = std::env::var("PG_BIN") {
+        return Some(PathBuf::from(dir));
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let v = e.file_name().to_str()?.parse().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("postgres").exists().then_some((v, bin))
+        })
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, bin)| bin)
+}
+
+/// A port that was free a moment ago on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
