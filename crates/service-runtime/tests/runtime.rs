@@ -1,0 +1,183 @@
+//! The shared runtime driven end to end: a real listener on 127.0.0.1:0, real HTTP.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use axum::routing::get;
+use axum::Router;
+use service_runtime::shutdown::{serve, Timing};
+use service_runtime::{healthcheck, Health};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+struct Running {
+    base: String,
+    stop: Option<oneshot::Sender<()>>,
+    done: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+async fn start(timing: Timing) -> Running {
+    let health = Health::new();
+    let app = Router::new()
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_millis(1500)).await;
+                "slow done"
+            }),
+        )
+        .route("/fast", get(|| async { "fast" }))
+        .merge(health.router())
+        .layer(axum::middleware::from_fn(
+            service_runtime::telemetry::access_log,
+        ));
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let (stop, stopped) = oneshot::channel::<()>();
+    let done = tokio::spawn(serve(listener, app, health, timing, stopped));
+    Running {
+        base,
+        stop: Some(stop),
+        done,
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client")
+}
+
+#[tokio::test]
+async fn healthz_answers_1_and_head_works() {
+    let mut app = start(Timing {
+        drain: Duration::ZERO,
+        timeout: Duration::from_secs(1),
+    })
+    .await;
+    let c = client();
+    let r = c
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .expect("ct")
+        .starts_with("text/plain"));
+    assert!(r.headers().contains_key("x-request-id"));
+    assert_eq!(r.text().await.expect("body"), "1");
+    let r = c
+        .head(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .expect("head");
+    assert_eq!(r.status(), 200);
+    let _ = app.stop.take().map(|s| s.send(()));
+    app.done.await.expect("join").expect("serve");
+}
+
+#[tokio::test]
+async fn drain_flips_healthz_while_serving_and_finishes_in_flight_requests() {
+    let mut app = start(Timing {
+        drain: Duration::from_millis(800),
+        timeout: Duration::from_secs(5),
+    })
+    .await;
+    let c = client();
+    // A slow request in flight when the stop signal arrives must still complete.
+    let slow = tokio::spawn({
+        let c = c.clone();
+        let url = format!("{}/slow", app.base);
+        async move { c.get(url).send().await?.text().await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let _ = app.stop.take().map(|s| s.send(()));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    let r = c
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .expect("healthz");
+    assert_eq!(r.status(), 503, "healthz must fail while draining");
+    let r = c
+        .get(format!("{}/fast", app.base))
+        .send()
+        .await
+        .expect("fast");
+    assert_eq!(
+        r.status(),
+        200,
+        "other requests are still served while draining"
+    );
+
+    assert_eq!(
+        slow.await.expect("join").expect("slow request"),
+        "slow done"
+    );
+    app.done.await.expect("join").expect("serve returns Ok");
+    // After shutdown nothing listens any more.
+    assert!(c.get(format!("{}/fast", app.base)).send().await.is_err());
+}
+
+#[tokio::test]
+async fn shutdown_timeout_bounds_a_stuck_request() {
+    let mut app = start(Timing {
+        drain: Duration::ZERO,
+        timeout: Duration::from_millis(200),
+    })
+    .await;
+    let c = client();
+    let slow = tokio::spawn({
+        let url = format!("{}/slow", app.base);
+        async move { c.get(url).send().await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let _ = app.stop.take().map(|s| s.send(()));
+    // serve gives up on the 1.5 s request after the 200 ms timeout and still returns Ok
+    // (in a real process, returning from serve means exiting, which cuts the request off).
+    app.done.await.expect("join").expect("serve returns Ok");
+    assert!(
+        !slow.is_finished(),
+        "serve must return at the timeout, not wait for the stuck request"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthcheck_exit_codes() {
+    let mut app = start(Timing {
+        drain: Duration::from_secs(5),
+        timeout: Duration::from_secs(1),
+    })
+    .await;
+    let url = format!("{}/healthz", app.base);
+    let t = Duration::from_secs(2);
+    // The probe is blocking I/O, as in the real `healthcheck` subcommand.
+    let probe = || {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || healthcheck::run(&url, t))
+    };
+    assert_eq!(probe().await.expect("probe"), ExitCode::SUCCESS);
+    let _ = app.stop.take().map(|s| s.send(()));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        probe().await.expect("probe"),
+        ExitCode::FAILURE,
+        "draining (503) is unhealthy"
+    );
+    app.done.abort();
+    let _ = app.done.await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        probe().await.expect("probe"),
+        ExitCode::FAILURE,
+        "nothing listening is unhealthy"
+    );
+    assert_eq!(
+        healthcheck::run("https://127.0.0.1:1/healthz", t),
+        ExitCode::FAILURE
+    );
+}
