@@ -1,0 +1,178 @@
+//! `db-migrate`: apply the backend's embedded migrations ([`backend::MIGRATOR`]).
+//!
+//! sqlx's migrator already serialises concurrent runs with a PostgreSQL advisory lock. This module
+//! takes the same (re-entrant, session-level) lock around it as well, so that the list of
+//! migrations "applied by this run" is exact even when two Jobs race, and it maps sqlx's errors
+//! onto the distinct exit codes an operator acts on.
+
+use std::collections::HashSet;
+
+use sqlx::migrate::{Migrate, MigrateError};
+use sqlx::PgConnection;
+
+use crate::cli::{MigrateArgs, RetryArgs};
+use crate::db::{connect_once, is_transient, seed, with_retries, Attempt, DatabaseUrl};
+use crate::exit::{self, Failure};
+
+/// Why migrating failed, in the words an operator needs.
+#[derive(Debug, thiserror::Error)]
+pub enum MigrationError {
+    #[error(
+        "the database has migration {0} applied, which this binary does not know: \
+         the schema is newer than this tools image; run the tools image that matches the backend"
+    )]
+    UnknownMigration(i64),
+    #[error(
+        "migration {0} applied in the database differs from the one embedded in this binary \
+         (checksum mismatch); run the tools image that matches the backend"
+    )]
+    ModifiedMigration(i64),
+    #[error("migration {version} ({description}) failed; its changes were rolled back")]
+    Failed {
+        version: i64,
+        description: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("migration {0} is marked as partially applied; repair it by hand")]
+    Dirty(i64),
+    #[error("migrating failed")]
+    Other(#[source] MigrateError),
+}
+
+impl MigrationError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            MigrationError::UnknownMigration(_) | MigrationError::ModifiedMigration(_) => {
+                exit::UNKNOWN_MIGRATIONS
+            }
+            _ => exit::MIGRATION_FAILED,
+        }
+    }
+}
+
+impl From<MigrationError> for Failure {
+    fn from(err: MigrationError) -> Failure {
+        Failure::new(err.exit_code(), err)
+    }
+}
+
+fn classify(err: MigrateError) -> MigrationError {
+    match err {
+        MigrateError::VersionMissing(v) => MigrationError::UnknownMigration(v),
+        MigrateError::VersionMismatch(v) => MigrationError::ModifiedMigration(v),
+        MigrateError::ExecuteMigration(source, version) => MigrationError::Failed {
+            version,
+            description: backend::MIGRATOR
+                .iter()
+                .find(|m| m.version == version)
+                .map(|m| m.description.to_string())
+                .unwrap_or_default(),
+            source,
+        },
+        MigrateError::Dirty(v) => MigrationError::Dirty(v),
+        other => MigrationError::Other(other),
+    }
+}
+
+/// What one run did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// Versions applied by this run, oldest first.
+    pub applied: Vec<i64>,
+    /// The newest version embedded in this binary (the schema's version once migrated).
+    pub latest: Option<i64>,
+}
+
+fn up_migrations() -> impl Iterator<Item = &'static sqlx::migrate::Migration> {
+    backend::MIGRATOR
+        .iter()
+        .filter(|m| !m.migration_type.is_down_migration())
+}
+
+/// Applies the pending migrations on `conn`.
+pub async fn apply(conn: &mut PgConnection) -> Result<Outcome, MigrateError> {
+    conn.lock().await?;
+    let result = apply_locked(conn).await;
+    // On error the caller drops the connection, which releases the lock anyway.
+    if result.is_ok() {
+        conn.unlock().await?;
+    }
+    result
+}
+
+async fn apply_locked(conn: &mut PgConnection) -> Result<Outcome, MigrateError> {
+    conn.ensure_migrations_table().await?;
+    let before: HashSet<i64> = conn
+        .list_applied_migrations()
+        .await?
+        .into_iter()
+        .map(|m| m.version)
+        .collect();
+    backend::MIGRATOR.run(&mut *conn).await?;
+    Ok(Outcome {
+        applied: up_migrations()
+            .map(|m| m.version)
+            .filter(|v| !before.contains(v))
+            .collect(),
+        latest: up_migrations().map(|m| m.version).max(),
+    })
+}
+
+/// `db-migrate`.
+pub async fn run(args: &MigrateArgs) -> Result<(), Failure> {
+    migrate_and_seed("db-migrate", &args.db.database_url, &args.retry, args.seed).await
+}
+
+/// Connects (with retries), migrates, and optionally seeds: shared with `db-reset`.
+pub async fn migrate_and_seed(
+    prefix: &str,
+    url: &DatabaseUrl,
+    retry: &RetryArgs,
+    with_seed: bool,
+) -> Result<(), Failure> {
+    eprintln!(
+        "{prefix}: migrating {url} ({} migration(s) embedded)",
+        up_migrations().count()
+    );
+    let (outcome, mut conn) = with_retries(prefix, url, retry, || async move {
+        let mut conn = connect_once(url, retry).await?;
+        match apply(&mut conn).await {
+            Ok(outcome) => Ok((outcome, conn)),
+            // The server went away mid-run (a restart while it came up): each migration runs in
+            // its own transaction, so trying again is safe.
+            Err(MigrateError::Execute(e) | MigrateError::ExecuteMigration(e, _))
+                if is_transient(&e) =>
+            {
+                Err(Attempt::Retry(
+                    anyhow::Error::new(e).context("connection lost while migrating"),
+                ))
+            }
+            Err(e) => Err(Attempt::Stop(classify(e).into())),
+        }
+    })
+    .await?;
+    let version = outcome
+        .latest
+        .map(|v| v.to_string())
+        .unwrap_or_else(|| "none".into());
+    if outcome.applied.is_empty() {
+        eprintln!("{prefix}: database already up to date (schema version {version})");
+    } else {
+        let list: Vec<String> = outcome.applied.iter().map(i64::to_string).collect();
+        eprintln!(
+            "{prefix}: applied {} migration(s): {}; schema version {version}",
+            outcome.applied.len(),
+            list.join(", ")
+        );
+    }
+    if with_seed {
+        let added = seed::seed(&mut conn)
+            .await
+            .map_err(|e| Failure::new(exit::FAILURE, e))?;
+        eprintln!("{prefix}: {added}");
+    }
+    use sqlx::Connection;
+    let _ = conn.close().await;
+    Ok(())
+}

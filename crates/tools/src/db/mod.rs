@@ -1,0 +1,293 @@
+//! Database commands: `db-migrate` ([`migrate`]), `db-reset` ([`reset`]) and the demo data
+//! ([`seed`]), plus what they share: the `DATABASE_URL` newtype that never shows its password, and
+//! connecting with bounded retries while the server is still starting.
+
+pub mod migrate;
+pub mod reset;
+pub mod seed;
+
+use std::fmt;
+use std::str::FromStr;
+
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, PgConnection};
+
+use crate::cli::RetryArgs;
+use crate::exit::{self, Failure};
+
+/// A parsed `DATABASE_URL`. `Display` and `Debug` show it with the password masked.
+#[derive(Clone)]
+pub struct DatabaseUrl {
+    options: PgConnectOptions,
+    masked: String,
+}
+
+impl DatabaseUrl {
+    /// Accepts `postgres://` / `postgresql://` URLs. The error never echoes the URL (it holds a secret).
+    pub fn parse(input: &str) -> Result<DatabaseUrl, String> {
+        let url = reqwest::Url::parse(input.trim()).map_err(|e| {
+            format!("not a valid URL ({e}); expected postgres://user:password@host:5432/db")
+        })?;
+        if !matches!(url.scheme(), "postgres" | "postgresql") {
+            return Err(format!(
+                "unsupported scheme '{}'; expected postgres://user:password@host:5432/db",
+                url.scheme()
+            ));
+        }
+        let options = PgConnectOptions::from_str(input.trim())
+            .map_err(|_| "not a valid PostgreSQL URL".to_string())?;
+        Ok(DatabaseUrl {
+            options,
+            masked: mask(url),
+        })
+    }
+
+    pub fn options(&self) -> &PgConnectOptions {
+        &self.options
+    }
+
+    /// The database name (`postgres` when the URL names none, as libpq does for user postgres).
+    pub fn database(&self) -> String {
+        self.options
+            .get_database()
+            .map(str::to_string)
+            .unwrap_or_else(|| self.options.get_username().to_string())
+    }
+
+    /// The same server and credentials, another database (the maintenance database for resets).
+    pub fn with_database(&self, database: &str) -> DatabaseUrl {
+        let masked = match reqwest::Url::parse(&self.masked) {
+            Ok(mut url) => {
+                url.set_path(&format!("/{database}"));
+                url.to_string()
+            }
+            Err(_) => self.masked.clone(),
+        };
+        DatabaseUrl {
+            options: self.options.clone().database(database),
+            masked,
+        }
+    }
+}
+
+fn mask(mut url: reqwest::Url) -> String {
+    if url.password().is_some() {
+        let _ = url.set_password(Some("***"));
+    }
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k.eq_ignore_ascii_case("password") {
+                "***".to_string()
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
+    if !pairs.is_empty() {
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    url.to_string()
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.masked)
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({})", self.masked)
+    }
+}
+
+/// Whether a failed connection attempt is worth repeating.
+///
+/// The server not listening yet, timing out, starting up or shutting down (SQLSTATE class 57),
+/// or out of connection slots all pass with time. A wrong password or a missing database does
+/// not: retrying only delays the real error message.
+pub fn is_transient(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("57") || c == "53300" || c == "08006"),
+        _ => false,
+    }
+}
+
+/// Why no connection could be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("database not reachable at {url} after {attempts} attempt(s)")]
+    Unreachable {
+        url: String,
+        attempts: u32,
+        #[source]
+        last: anyhow::Error,
+    },
+    #[error("database at {url} refused the connection")]
+    Refused {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+}
+
+impl From<ConnectError> for Failure {
+    fn from(err: ConnectError) -> Failure {
+        Failure::new(exit::DB_UNREACHABLE, err)
+    }
+}
+
+/// One attempt's error, as printed in the progress line.
+#[derive(Debug, thiserror::Error)]
+pub enum AttemptError {
+    #[error("connection attempt timed out after {0:?}")]
+    Timeout(std::time::Duration),
+    #[error(transparent)]
+    Sqlx(#[from] sqlx::Error),
+}
+
+/// Runs `attempt` up to `retry.attempts` times, printing each failure as
+/// `PREFIX: attempt 2/5: database not reachable yet: ...; retrying in 2s`.
+///
+/// `attempt` returns `Ok(Some(..))` when done, `Err(Retry)` to try again, `Err(Stop)` to stop.
+pub async fn with_retries<T, F, Fut>(
+    prefix: &str,
+    url: &DatabaseUrl,
+    retry: &RetryArgs,
+    mut attempt: F,
+) -> Result<T, Failure>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, Attempt>>,
+{
+    let mut last = None;
+    for n in 1..=retry.attempts {
+        match attempt().await {
+            Ok(value) => return Ok(value),
+            Err(Attempt::Stop(failure)) => return Err(failure),
+            Err(Attempt::Retry(err)) => {
+                let next = if n < retry.attempts {
+                    format!("retrying in {}", human(retry.retry_delay))
+                } else {
+                    "giving up".to_string()
+                };
+                eprintln!(
+                    "{prefix}: attempt {n}/{}: database not reachable yet: {}; {next}",
+                    retry.attempts,
+                    service_runtime::config::chain(&err)
+                );
+                last = Some(err);
+                if n < retry.attempts {
+                    tokio::time::sleep(retry.retry_delay).await;
+                }
+            }
+        }
+    }
+    Err(ConnectError::Unreachable {
+        url: url.to_string(),
+        attempts: retry.attempts,
+        last: last.unwrap_or_else(|| anyhow::anyhow!("no attempt made")),
+    }
+    .into())
+}
+
+/// The outcome of one failed attempt in [`with_retries`].
+pub enum Attempt {
+    Retry(anyhow::Error),
+    Stop(Failure),
+}
+
+/// Connects once within `retry.attempt_timeout`, classifying the error for [`with_retries`].
+pub async fn connect_once(url: &DatabaseUrl, retry: &RetryArgs) -> Result<PgConnection, Attempt> {
+    let result = tokio::time::timeout(retry.attempt_timeout, url.options().connect()).await;
+    match result {
+        Ok(Ok(conn)) => Ok(conn),
+        Ok(Err(err)) if is_transient(&err) => Err(Attempt::Retry(AttemptError::Sqlx(err).into())),
+        Ok(Err(err)) => Err(Attempt::Stop(
+            ConnectError::Refused {
+                url: url.to_string(),
+                source: err,
+            }
+            .into(),
+        )),
+        Err(_) => Err(Attempt::Retry(
+            AttemptError::Timeout(retry.attempt_timeout).into(),
+        )),
+    }
+}
+
+/// Connects with retries (for commands that need nothing else to be retried).
+pub async fn connect(
+    prefix: &str,
+    url: &DatabaseUrl,
+    retry: &RetryArgs,
+) -> Result<PgConnection, Failure> {
+    with_retries(prefix, url, retry, || connect_once(url, retry)).await
+}
+
+/// `2s`, `500ms`: durations the way the flags take them.
+pub fn human(d: std::time::Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
+}
+
+/// Quotes a PostgreSQL identifier (database names come from the environment).
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_is_masked() {
+        let url =
+            DatabaseUrl::parse("postgres://app:s3cret@db:5432/app?sslmode=disable").expect("url");
+        let shown = url.to_string();
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("app:***@db:5432/app"), "{shown}");
+        assert!(!format!("{url:?}").contains("s3cret"));
+        let q = DatabaseUrl::parse("postgres://db/app?password=s3cret").expect("url");
+        assert!(!q.to_string().contains("s3cret"), "{q}");
+        assert_eq!(url.database(), "app");
+        let admin = url.with_database("postgres");
+        assert!(
+            admin.to_string().ends_with("/postgres?sslmode=disable"),
+            "{admin}"
+        );
+        assert!(!admin.to_string().contains("s3cret"));
+    }
+
+    #[test]
+    fn bad_urls_do_not_echo_the_input() {
+        let err = DatabaseUrl::parse("mysql://u:s3cret@h/db").expect_err("scheme");
+        assert!(!err.contains("s3cret"), "{err}");
+        assert!(DatabaseUrl::parse("not a url").is_err());
+    }
+
+    #[test]
+    fn identifiers_are_quoted() {
+        assert_eq!(quote_ident("app"), "\"app\"");
+        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
+    }
+
+    #[test]
+    fn durations_print_like_flags() {
+        assert_eq!(human(std::time::Duration::from_secs(2)), "2s");
+        assert_eq!(human(std::time::Duration::from_millis(500)), "500ms");
+    }
+}

@@ -1,0 +1,64 @@
+//! `tools`: the operational commands that replace the npm scripts, so prod images need nothing but
+//! this binary (no shell, no npm, no psql, no curl, no busybox).
+//!
+//! Output is for operators reading a Job's log: one line per step on stderr, prefixed with the
+//! subcommand, and the failure as one `error: ...` line with its causes. Exit codes are listed in
+//! [`exit`] and in `tools --help`.
+//!
+//! # Layout
+//! - [`cli`]: the clap command line; its doc comments are the `--help` text.
+//! - [`exit`]: exit codes and the [`exit::Failure`] that carries one.
+//! - [`db`]: `db-migrate` ([`db::migrate`]), `db-reset` ([`db::reset`]), demo data ([`db::seed`]),
+//!   connecting with retries and the password-masking `DATABASE_URL`.
+//! - [`stripe`]: `inject-stripe-secret` and `stripe-webhook delete`: the Stripe client, the
+//!   store file, the injection.
+//! - [`files`]: atomic file replacement (temp file + fsync + rename).
+//! - [`wait_for`]: `wait-for HOST:PORT...`.
+//!
+//! `healthcheck URL` is the shared probe from `service_runtime::healthcheck`.
+
+pub mod cli;
+pub mod db;
+pub mod exit;
+pub mod files;
+pub mod stripe;
+pub mod wait_for;
+
+use std::process::ExitCode;
+
+use cli::{Cli, Command, WebhookCommand};
+use exit::Failure;
+
+/// Runs one subcommand to completion and returns the process exit code.
+pub fn run(cli: Cli) -> ExitCode {
+    if let Command::Healthcheck(args) = &cli.command {
+        // Blocking and runtime-free on purpose: it runs every few seconds in every container.
+        return service_runtime::healthcheck::run(&args.url, args.timeout);
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return Failure::from(anyhow::Error::new(e).context("cannot start")).report(),
+    };
+    match runtime.block_on(dispatch(&cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => failure.report(),
+    }
+}
+
+async fn dispatch(command: &Command) -> Result<(), Failure> {
+    match command {
+        Command::DbMigrate(args) => db::migrate::run(args).await,
+        Command::DbReset(args) => db::reset::run(args).await,
+        Command::InjectStripeSecret(args) => stripe::inject::run(args).await,
+        Command::StripeWebhook {
+            command: WebhookCommand::Delete(args),
+        } => stripe::delete::run(args).await,
+        Command::WaitFor(args) => wait_for::run(args).await,
+        Command::Healthcheck(_) => {
+            unreachable!("healthcheck is answered in run(), without a runtime")
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! `inject-stripe-secret`: get or create the namespace's webhook endpoint, then write its signing
+//! secret into the target file in place of the placeholder.
+//!
+//! Order matters for "a failure leaves every file as it was": everything that can be checked
+//! locally (target readable, placeholder present, store readable, key and URL configured) is
+//! checked before Stripe is called, and nothing is written until Stripe has answered. The store
+//! is written before the target: once Stripe has created an endpoint, forgetting it would make the
+//! next run create a duplicate.
+
+use std::path::Path;
+
+use anyhow::Context as _;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::cli::InjectArgs;
+use crate::exit::{self, Failure};
+use crate::files::{mode_of, write_atomic};
+use crate::stripe::client::StripeClient;
+use crate::stripe::store::{Entry, Store};
+use crate::stripe::{api_key, EVENTS};
+
+const P: &str = "inject-stripe-secret";
+
+/// `inject-stripe-secret`.
+pub async fn run(args: &InjectArgs) -> Result<(), Failure> {
+    let ns = &args.stripe.ns.namespace;
+    let target = read_target(&args.target, &args.placeholder)?;
+    let mut store = Store::load(&args.stripe.store).map_err(anyhow::Error::new)?;
+
+    let secret: SecretString = match store.entries.get(ns) {
+        Some(entry) => {
+            eprintln!(
+                "{P}: namespace {ns}: reusing webhook endpoint {} ({}) from {}",
+                entry.endpoint_id,
+                entry.url,
+                args.stripe.store.display()
+            );
+            SecretString::from(entry.secret.clone())
+        }
+        None => {
+            let production = args.stripe.ns.is_production();
+            let base = args.webhook_url_base.as_ref().ok_or_else(|| {
+                Failure::new(
+                    exit::USAGE,
+                    anyhow::anyhow!(
+                        "STRIPE_WEBHOOK_URL_BASE (--webhook-url-base) is not set; it is needed to \
+                         create the webhook endpoint for namespace {ns}"
+                    ),
+                )
+            })?;
+            let url = base.url_for(ns, production)?;
+            let (key, key_name) = api_key(&args.stripe)?;
+            let client = StripeClient::new(
+                &args.stripe.stripe_api_base,
+                key,
+                key_name,
+                args.stripe.timeout,
+            )
+            .map_err(anyhow::Error::new)?;
+            let endpoint = client
+                .create_webhook_endpoint(&url, &EVENTS)
+                .await
+                .map_err(|e| {
+                    anyhow::Error::new(e).context(format!(
+                        "cannot create the webhook endpoint for namespace {ns}; no file was changed"
+                    ))
+                })?;
+            eprintln!(
+                "{P}: namespace {ns}: created webhook endpoint {} for {} (key {key_name})",
+                endpoint.id, endpoint.url
+            );
+            store.entries.insert(
+                ns.clone(),
+                Entry {
+                    endpoint_id: endpoint.id.clone(),
+                    secret: endpoint.secret.expose_secret().to_string(),
+                    url: endpoint.url,
+                },
+            );
+            store.save(&args.stripe.store).map_err(|e| {
+                anyhow::Error::new(e).context(format!(
+                    "Stripe endpoint {} was created but could not be recorded; delete it in the \
+                     Stripe dashboard before re-running",
+                    endpoint.id
+                ))
+            })?;
+            eprintln!(
+                "{P}: saved endpoint {} to {} (mode 0600)",
+                endpoint.id,
+                args.stripe.store.display()
+            );
+            endpoint.secret
+        }
+    };
+
+    let count = target.text.matches(args.placeholder.as_str()).count();
+    let injected = target
+        .text
+        .replace(args.placeholder.as_str(), secret.expose_secret());
+    write_atomic(&args.target, injected.as_bytes(), target.mode)
+        .context("cannot write the webhook secret into the target")?;
+    eprintln!(
+        "{P}: wrote the webhook secret into {} ({count} occurrence(s) of {})",
+        args.target.display(),
+        args.placeholder
+    );
+    Ok(())
+}
+
+struct Target {
+    text: String,
+    mode: u32,
+}
+
+/// Reads the target and checks it has the placeholder, before anything else happens.
+fn read_target(path: &Path, placeholder: &str) -> Result<Target, Failure> {
+    if placeholder.is_empty() {
+        return Err(Failure::new(
+            exit::USAGE,
+            anyhow::anyhow!("--placeholder must not be empty"),
+        ));
+    }
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the target {}", path.display()))?;
+    if !text.contains(placeholder) {
+        return Err(anyhow::anyhow!(
+            "the target {} does not contain the placeholder {placeholder} (already injected, or the wrong file?); \
+             nothing was created or written",
+            path.display()
+        )
+        .into());
+    }
+    let mode = mode_of(path).with_context(|| format!("cannot stat {}", path.display()))?;
+    Ok(Target { text, mode })
+}
