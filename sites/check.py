@@ -1,0 +1,251 @@
+#!/usr/bin/env python3
+"""Static checks for sites/marketing and sites/frontend (standard library + node).
+
+- every HTML file parses and its non-void elements are balanced;
+- nothing inline that the CSP (`default-src 'self'`) would block: no <script>
+  without src, no <style>, no style= attributes, no on*= handlers, no
+  javascript: URLs; no scripts, styles, images or fonts from other origins;
+- every local reference (HTML src/href, CSS url(), JS module imports) exists;
+- every file under assets/ carries the first 10 hex chars of its SHA-256;
+- every JS file passes `node --check` (ES modules as a .mjs copy).
+
+Usage: python3 sites/check.py      (exit 1 and one line per problem on failure)
+"""
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from html.parser import HTMLParser
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SITES = [os.path.join(HERE, "marketing"), os.path.join(HERE, "frontend")]
+# Served by marketing-server itself, not a file in the site.
+SERVER_PATHS = {"/runtime-config.js", "/healthz"}
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+HASHED = re.compile(r"^(?P<stem>.+?)\.(?P<hash>[0-9a-f]{10})\.(?P<ext>[A-Za-z0-9]+)$")
+problems = []
+
+
+def problem(path, message):
+    problems.append(f"{os.path.relpath(path, HERE)}: {message}")
+
+
+class PageChecker(HTMLParser):
+    def __init__(self, path):
+        super().__init__(convert_charrefs=True)
+        self.path = path
+        self.stack = []
+        self.refs = []
+        self.modules = []
+        self.has_lang = False
+        self.has_viewport = False
+        self.has_title = False
+        self.h1 = 0
+        self._script_has_src = False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        line = self.getpos()[0]
+        if tag not in VOID:
+            self.stack.append((tag, line))
+        if tag == "html" and a.get("lang"):
+            self.has_lang = True
+        if tag == "meta" and a.get("name") == "viewport":
+            self.has_viewport = True
+        if tag == "title":
+            self.has_title = True
+        if tag == "h1":
+            self.h1 += 1
+        if tag == "style":
+            problem(self.path, f"line {line}: <style> element (CSP blocks inline styles)")
+        if tag == "img" and "alt" not in a:
+            problem(self.path, f"line {line}: <img> without alt")
+        for name, value in attrs:
+            if name == "style":
+                problem(self.path, f"line {line}: style= attribute on <{tag}>")
+            if name.startswith("on"):
+                problem(self.path, f"line {line}: inline handler {name}= on <{tag}>")
+            if value and value.strip().lower().startswith("javascript:"):
+                problem(self.path, f"line {line}: javascript: URL")
+        if tag == "script":
+            self._script_has_src = bool(a.get("src"))
+            if not a.get("src"):
+                self._inline_script_line = line
+            else:
+                self.refs.append((a["src"], line, True))
+                if a.get("type") == "module":
+                    self.modules.append(a["src"])
+        for attr in ("src", "href"):
+            if tag != "script" and a.get(attr):
+                embedded = tag in ("img", "link", "source", "iframe", "embed", "audio", "video")
+                self.refs.append((a[attr], line, embedded))
+
+    def handle_endtag(self, tag):
+        if tag in VOID:
+            return
+        if not self.stack or self.stack[-1][0] != tag:
+            opened = self.stack[-1] if self.stack else ("nothing", 0)
+            problem(self.path, f"line {self.getpos()[0]}: </{tag}> closes <{opened[0]}> from line {opened[1]}")
+            if any(t == tag for t, _ in self.stack):
+                while self.stack and self.stack[-1][0] != tag:
+                    self.stack.pop()
+                self.stack.pop()
+            return
+        self.stack.pop()
+
+    def handle_data(self, data):
+        if self.stack and self.stack[-1][0] == "script" and not self._script_has_src and data.strip():
+            problem(self.path, f"line {self.getpos()[0]}: inline <script> (CSP blocks it)")
+
+
+def local_target(site, base_path, ref):
+    """Map a reference to a file path in the site, or None for non-file refs."""
+    ref = ref.split("#")[0].split("?")[0]
+    if not ref or re.match(r"^[a-z][a-z0-9+.-]*:", ref, re.I) or ref.startswith("//"):
+        return None
+    if ref in SERVER_PATHS:
+        return None
+    if ref.startswith("/"):
+        target = os.path.join(site, ref.lstrip("/"))
+    else:
+        target = os.path.join(os.path.dirname(base_path), ref)
+    if ref.endswith("/"):
+        target = os.path.join(target, "index.html")
+    return os.path.normpath(target)
+
+
+def check_ref(site, path, ref, line, embedded):
+    if re.match(r"^(https?:)?//", ref):
+        host = re.sub(r"^(https?:)?//", "", ref).split("/")[0]
+        if embedded and not host.startswith(("localhost", "127.0.0.1")):
+            problem(path, f"line {line}: external resource {ref} (CSP allows only 'self')")
+        return
+    target = local_target(site, path, ref)
+    if target is None:
+        return
+    if not target.startswith(site + os.sep):
+        problem(path, f"line {line}: {ref} points outside the site")
+    elif not os.path.isfile(target):
+        problem(path, f"line {line}: {ref} does not exist")
+
+
+def check_html(site, path):
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    parser = PageChecker(path)
+    try:
+        parser.feed(text)
+        parser.close()
+    except Exception as e:  # html.parser raises on badly broken markup
+        problem(path, f"does not parse: {e}")
+        return
+    if not text.lower().startswith("<!doctype html>"):
+        problem(path, "missing <!doctype html>")
+    for tag, line in parser.stack:
+        if tag not in ("html", "body", "head"):
+            problem(path, f"<{tag}> from line {line} never closed")
+    if not parser.has_lang:
+        problem(path, "<html> without lang")
+    if not parser.has_viewport:
+        problem(path, "no meta viewport")
+    if not parser.has_title:
+        problem(path, "no <title>")
+    # The SPA shell gets its heading from the view the router renders.
+    spa_shell = site.endswith("frontend") and os.path.basename(path) == "index.html"
+    if parser.h1 != (0 if spa_shell else 1):
+        problem(path, f"{parser.h1} <h1> elements (want {0 if spa_shell else 1})")
+    for ref, line, embedded in parser.refs:
+        check_ref(site, path, ref, line, embedded)
+
+
+def check_css(site, path):
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    for m in re.finditer(r"url\(\s*['\"]?([^'\")]+)['\"]?\s*\)", text):
+        if not m.group(1).startswith("data:"):
+            check_ref(site, path, m.group(1), text[: m.start()].count("\n") + 1, True)
+    if "@import" in text and re.search(r"@import\s+(url\()?['\"]?https?:", text):
+        problem(path, "@import from another origin")
+
+
+IMPORT = re.compile(r"""(?:^|[;\s])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|(?:^|[;\s])import\s*\(?\s*['"]([^'"]+)['"]""", re.M)
+
+
+def is_module(text):
+    return re.search(r"^\s*(import|export)\s", text, re.M) is not None
+
+
+def check_js(site, path, scratch):
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    module = is_module(text)
+    if module:
+        for m in IMPORT.finditer(text):
+            ref = m.group(1) or m.group(2)
+            if ref.startswith((".", "/")):
+                check_ref(site, path, ref, text[: m.start()].count("\n") + 1, True)
+            else:
+                problem(path, f"bare import {ref!r} (no bundler here)")
+    target = path
+    if module:
+        target = os.path.join(scratch, os.path.basename(path) + ".mjs")
+        shutil.copyfile(path, target)
+    result = subprocess.run(["node", "--check", target], capture_output=True, text=True)
+    if result.returncode != 0:
+        first = (result.stderr.strip().splitlines() or ["node --check failed"])
+        problem(path, "node --check: " + " | ".join(first[:4]))
+
+
+def check_hash(path):
+    m = HASHED.match(os.path.basename(path))
+    if not m:
+        problem(path, "asset name carries no 10-hex content hash (run sites/rehash.py)")
+        return
+    with open(path, "rb") as f:
+        actual = hashlib.sha256(f.read()).hexdigest()[:10]
+    if actual != m.group("hash"):
+        problem(path, f"name hash {m.group('hash')} but content hash {actual} (run sites/rehash.py)")
+
+
+def main():
+    if shutil.which("node") is None:
+        print("node is required (apt-get install nodejs)", file=sys.stderr)
+        return 2
+    counts = {"html": 0, "css": 0, "js": 0, "assets": 0}
+    with tempfile.TemporaryDirectory() as scratch:
+        for site in SITES:
+            for required in ("index.html", "404.html"):
+                if not os.path.isfile(os.path.join(site, required)):
+                    problem(site, f"missing {required}")
+            for dirpath, _dirs, files in os.walk(site):
+                for name in sorted(files):
+                    path = os.path.join(dirpath, name)
+                    ext = os.path.splitext(name)[1]
+                    if os.path.basename(dirpath) == "assets":
+                        counts["assets"] += 1
+                        check_hash(path)
+                    if ext == ".html":
+                        counts["html"] += 1
+                        check_html(site, path)
+                    elif ext == ".css":
+                        counts["css"] += 1
+                        check_css(site, path)
+                    elif ext in (".js", ".mjs"):
+                        counts["js"] += 1
+                        check_js(site, path, scratch)
+    for line in problems:
+        print(line)
+    summary = ", ".join(f"{v} {k}" for k, v in counts.items())
+    if problems:
+        print(f"sites check: {len(problems)} problem(s) ({summary})", file=sys.stderr)
+        return 1
+    print(f"sites check: ok ({summary})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
