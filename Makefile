@@ -22,3 +22,43 @@ test-rust: ## Unit + integration tests (starts a throwaway PostgreSQL unless DAT
 	$(CARGO) test --workspace --locked
 
 test: lint test-rust ## Everything CI runs: lint, Rust tests, k8s validation, image build + end-to-end
+
+# --- Kubernetes manifests: offline validation (k8s/, issue 6) ----------------------------------
+# Renders every kustomization, validates it against the pinned Kubernetes schema, lints it, runs
+# the project's policy tests, and checkov (kubernetes + Dockerfiles) with the documented skips.
+K8S_VERSION ?= 1.33
+K8S_VENV ?= .venv
+K8S_BUILD ?= .build/k8s
+K8S_TARGETS := overlays/development overlays/production descheduler
+K8S_PY := $(K8S_VENV)/bin
+# Skips for one scope from k8s/checkov-skips.txt, as a comma-separated list.
+k8s_skips = $(shell awk '$$1 == "$(1)" { printf "%s%s", sep, $$2; sep = "," }' k8s/checkov-skips.txt)
+
+$(K8S_VENV)/.k8s-tools: k8s/requirements.txt k8s/constraints.txt
+	test -x $(K8S_PY)/python || python3 -m venv $(K8S_VENV)
+	$(K8S_PY)/pip install --quiet --disable-pip-version-check -r k8s/requirements.txt -c k8s/constraints.txt
+	touch $@
+
+k8s-tools: $(K8S_VENV)/.k8s-tools ## Install the k8s validation tools into .venv (pinned)
+
+k8s-render: ## Render every kustomization into .build/k8s/*.yaml with kubectl kustomize
+	@mkdir -p $(K8S_BUILD)
+	@for t in $(K8S_TARGETS); do \
+	  echo "kubectl kustomize k8s/$$t > $(K8S_BUILD)/$${t##*/}.yaml"; \
+	  kubectl kustomize k8s/$$t > $(K8S_BUILD)/$${t##*/}.yaml || exit 1; \
+	done
+
+k8s-validate: $(K8S_VENV)/.k8s-tools k8s-render ## Validate k8s/: schema (strict), yamllint, policy tests, checkov
+	$(K8S_PY)/kubernetes-validate --kubernetes-version $(K8S_VERSION) --strict --quiet $(K8S_BUILD)/*.yaml
+	$(K8S_PY)/yamllint --strict -c k8s/yamllint.yaml k8s $(K8S_BUILD)
+	K8S_RENDERED=$(abspath $(K8S_BUILD)) $(K8S_PY)/pytest -q -p no:cacheprovider k8s/tests
+	$(K8S_PY)/checkov --quiet --compact --skip-download --framework kubernetes \
+	  -d $(K8S_BUILD) --skip-check $(call k8s_skips,k8s)
+	@if [ -f docker/Dockerfile ]; then set -x; $(K8S_PY)/checkov --quiet --compact --skip-download \
+	  --framework dockerfile -f docker/Dockerfile --skip-check $(call k8s_skips,dockerfile); \
+	  else echo "docker/Dockerfile not present: Dockerfile scan skipped"; fi
+	@if [ -f docker/Dockerfile.development ]; then set -x; $(K8S_PY)/checkov --quiet --compact --skip-download \
+	  --framework dockerfile -f docker/Dockerfile.development --skip-check $(call k8s_skips,dockerfile-dev); \
+	  fi
+
+.PHONY: k8s-tools k8s-render k8s-validate
