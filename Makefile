@@ -62,3 +62,12 @@ k8s-validate: $(K8S_VENV)/.k8s-tools k8s-render ## Validate k8s/: schema (strict
 	  fi
 
 .PHONY: k8s-tools k8s-render k8s-validate
+
+# --- Benchmarks (bench/, issue 7) ---------------------------------------------------------------
+# Loopback only, bounded, cleans up after itself. Tune with BENCH_ROUNDS (5), BENCH_DURATION (10s),
+# BENCH_CONNECTIONS (64), BENCH_THREADS (2). Needs wrk and nginx (apt-get install wrk nginx-light),
+# optionally node-express for the Node peer. Results: bench/results/latest.md and BENCHMARKS.md.
+bench: ## Benchmarks against nginx (and Node/express): req/s, p99, RSS, startup, sizes, db-migrate
+	CARGO=$(CARGO) bench/run.sh
+
+.PHONY: bench
