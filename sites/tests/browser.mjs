@@ -1,0 +1,336 @@
+// Browser check of both sites as users get them: served by the real
+// marketing-server (with its strict CSP) and run in headless Chromium, driven
+// over the DevTools protocol. Fails on any script error, CSP violation or
+// missing behaviour.
+//
+//   node --experimental-websocket sites/tests/browser.mjs
+//
+// Env: MARKETING_SERVER (default target/debug/marketing-server), CHROMIUM
+// (default: chromium on PATH), BACKEND_URL (optional: a running backend; with
+// it the frontend is exercised end to end: sign up, accounts, transactions,
+// billing. Without it the frontend is pointed at a closed port and must show
+// the connection error). Skips (exit 0) when the server or Chromium is absent.
+
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import assert from "node:assert/strict";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, "..", "..");
+const serverBin = process.env.MARKETING_SERVER || join(repo, "target", "debug", "marketing-server");
+const chromium = process.env.CHROMIUM || ["chromium", "chromium-browser", "google-chrome"].find(
+  (name) => spawnSync("sh", ["-c", `command -v ${name}`]).status === 0,
+);
+if (!existsSync(serverBin) || !chromium || typeof WebSocket === "undefined") {
+  console.log(`browser check skipped (server: ${existsSync(serverBin)}, chromium: ${Boolean(chromium)}, WebSocket: ${typeof WebSocket !== "undefined"})`);
+  process.exit(0);
+}
+
+const children = [];
+const cleanups = [];
+function cleanup() {
+  for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
+  for (const fn of cleanups.splice(0)) {
+    try {
+      fn();
+    } catch {
+      // best effort: a temp profile left behind is harmless
+    }
+  }
+}
+async function shutdown() {
+  const exits = children.filter((c) => c.exitCode === null && c.signalCode === null)
+    .map((c) => new Promise((ok) => c.once("exit", ok)));
+  for (const child of children) child.kill("SIGTERM");
+  await Promise.race([Promise.all(exits), sleep(5000)]);
+  cleanup();
+}
+process.on("exit", cleanup);
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.on("error", fail);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function startSite(dir, env) {
+  const port = await freePort();
+  const child = spawn(serverBin, [], {
+    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", SITE_DIR: join(repo, "sites", dir), LOG_FORMAT: "json", RUST_LOG: "warn", ...env },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  children.push(child);
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    try {
+      const res = await fetch(`${base}/healthz`);
+      if (res.ok) return base;
+    } catch {
+      // not up yet
+    }
+    if (child.exitCode !== null) throw new Error(`marketing-server exited: ${stderr}`);
+    await sleep(100);
+  }
+  throw new Error(`marketing-server did not start: ${stderr}`);
+}
+
+async function startChromium() {
+  const profile = mkdtempSync(join(tmpdir(), "ledgerly-chrome-"));
+  cleanups.push(() => rmSync(profile, { recursive: true, force: true, maxRetries: 5 }));
+  const child = spawn(chromium, [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
+    "--disable-background-networking", `--user-data-dir=${profile}`, "--remote-debugging-port=0", "about:blank",
+  ], { stdio: ["ignore", "ignore", "pipe"] });
+  children.push(child);
+  return new Promise((ok, fail) => {
+    let buf = "";
+    const timer = setTimeout(() => fail(new Error(`chromium did not start: ${buf.slice(-500)}`)), 30000);
+    child.stderr.on("data", (d) => {
+      buf += d;
+      const m = /DevTools listening on (ws:\/\/\S+)/.exec(buf);
+      if (m) {
+        clearTimeout(timer);
+        ok(m[1]);
+      }
+    });
+  });
+}
+
+class Cdp {
+  constructor(url) {
+    this.ws = new WebSocket(url);
+    this.id = 0;
+    this.pending = new Map();
+    this.listeners = [];
+    this.ws.onmessage = (event) => {
+      const msg = JSON.parse(event.data);
+      if (msg.id && this.pending.has(msg.id)) {
+        const { ok, fail } = this.pending.get(msg.id);
+        this.pending.delete(msg.id);
+        if (msg.error) fail(new Error(msg.error.message));
+        else ok(msg.result);
+      } else if (msg.method) {
+        this.listeners.forEach((fn) => fn(msg));
+      }
+    };
+  }
+  open() {
+    return new Promise((ok, fail) => {
+      this.ws.onopen = ok;
+      this.ws.onerror = fail;
+    });
+  }
+  send(method, params = {}, sessionId) {
+    const id = ++this.id;
+    this.ws.send(JSON.stringify({ id, method, params, sessionId }));
+    return new Promise((ok, fail) => this.pending.set(id, { ok, fail }));
+  }
+}
+
+const problems = [];
+let checks = 0;
+
+async function newPage(cdp) {
+  const { targetId } = await cdp.send("Target.createTarget", { url: "about:blank" });
+  const { sessionId } = await cdp.send("Target.attachToTarget", { targetId, flatten: true });
+  const page = {
+    errors: [],
+    send: (method, params) => cdp.send(method, params, sessionId),
+    async eval(expression) {
+      const r = await cdp.send("Runtime.evaluate", { expression, awaitPromise: true, returnByValue: true }, sessionId);
+      if (r.exceptionDetails) throw new Error(`eval failed: ${expression}: ${r.exceptionDetails.exception?.description || r.exceptionDetails.text}`);
+      return r.result.value;
+    },
+    async goto(url) {
+      await this.send("Page.navigate", { url });
+      await this.waitFor("document.readyState === 'complete'");
+    },
+    async waitFor(expression, what = expression, timeoutMs = 10000) {
+      const end = Date.now() + timeoutMs;
+      while (Date.now() < end) {
+        if (await this.eval(`Boolean(${expression})`).catch(() => false)) return;
+        await sleep(50);
+      }
+      throw new Error(`timed out waiting for ${what} at ${await this.eval("location.href")}`);
+    },
+  };
+  cdp.listeners.push((msg) => {
+    if (msg.sessionId !== sessionId) return;
+    if (msg.method === "Runtime.exceptionThrown") {
+      page.errors.push(`exception: ${msg.params.exceptionDetails.exception?.description || msg.params.exceptionDetails.text}`);
+    } else if (msg.method === "Runtime.consoleAPICalled" && msg.params.type === "error") {
+      page.errors.push(`console.error: ${msg.params.args.map((a) => a.value ?? a.description).join(" ")}`);
+    } else if (msg.method === "Log.entryAdded" && msg.params.entry.level === "error") {
+      page.errors.push(`${msg.params.entry.source}: ${msg.params.entry.text} ${msg.params.entry.url || ""}`);
+    }
+  });
+  await page.send("Page.enable");
+  await page.send("Runtime.enable");
+  await page.send("Log.enable");
+  return page;
+}
+
+async function check(name, fn) {
+  try {
+    await fn();
+    checks++;
+    console.log(`ok - ${name}`);
+  } catch (err) {
+    problems.push(`${name}: ${err.message}`);
+    console.log(`not ok - ${name}: ${err.message}`);
+  }
+}
+
+function expectNoErrors(page, allowed = []) {
+  const errors = page.errors.filter((e) => !allowed.some((re) => re.test(e)));
+  page.errors.length = 0;
+  assert.deepEqual(errors, [], "no script errors or CSP violations");
+}
+
+const wsUrl = await startChromium();
+const cdp = new Cdp(wsUrl);
+await cdp.open();
+
+// --- marketing ---------------------------------------------------------------
+const marketing = await startSite("marketing", { PUBLIC_APP_URL: "https://app.example.test" });
+const m = await newPage(cdp);
+
+await check("marketing: landing page renders the chart from the vendor kit under the CSP", async () => {
+  await m.goto(`${marketing}/`);
+  await m.waitFor("document.querySelector('#cashflow-chart svg.lc-svg rect')", "chart bars");
+  const bars = await m.eval("document.querySelectorAll('#cashflow-chart .lc-series rect').length");
+  assert.equal(bars, 24, "12 months x 2 series");
+  assert.equal(await m.eval("getComputedStyle(document.querySelector('.hero .wrap')).display"), "grid", "stylesheet applied");
+  assert.equal(await m.eval("document.querySelector('a[data-app-path=\"/signup\"]').href"), "https://app.example.test/signup", "app links from runtime config");
+  expectNoErrors(m);
+});
+
+await check("marketing: pricing switches period and currency", async () => {
+  await m.goto(`${marketing}/pricing.html`);
+  await m.waitFor("document.querySelector('[data-plan=studio] .amount').textContent === '$19'", "USD monthly price");
+  await m.eval("document.querySelector('[data-period=yearly]').click()");
+  assert.equal(await m.eval("document.querySelector('[data-plan=studio] .amount').textContent"), "$15.83");
+  assert.match(await m.eval("document.querySelector('[data-plan=studio] .price-note').textContent"), /\$190 yearly/);
+  assert.equal(await m.eval("document.querySelector('[data-period=yearly]').getAttribute('aria-pressed')"), "true");
+  await m.eval("const s = document.getElementById('currency'); s.value = 'EUR'; s.dispatchEvent(new Event('change'))");
+  assert.match(await m.eval("document.querySelector('[data-plan=solo] .amount').textContent"), /^€7\.50$|^7,50\s?€$/);
+  expectNoErrors(m);
+});
+
+await check("marketing: about page and 404 page", async () => {
+  await m.goto(`${marketing}/about.html`);
+  assert.equal(await m.eval("document.querySelector('img[src*=team]').naturalWidth > 0"), true, "illustration loads");
+  await m.goto(`${marketing}/no-such-page`);
+  assert.equal(await m.eval("document.title"), "Page not found — Ledgerly");
+  expectNoErrors(m, [/status of 404/]);
+});
+
+await check("marketing: mobile navigation toggles", async () => {
+  await m.send("Emulation.setDeviceMetricsOverride", { width: 375, height: 740, deviceScaleFactor: 2, mobile: true });
+  await m.goto(`${marketing}/`);
+  await m.waitFor("document.documentElement.classList.contains('js')");
+  assert.equal(await m.eval("getComputedStyle(document.getElementById('site-nav')).display"), "none");
+  await m.eval("document.querySelector('.nav-toggle').click()");
+  assert.equal(await m.eval("getComputedStyle(document.getElementById('site-nav')).display"), "block");
+  assert.equal(await m.eval("document.querySelector('.nav-toggle').getAttribute('aria-expanded')"), "true");
+  await m.send("Emulation.clearDeviceMetricsOverride");
+  expectNoErrors(m);
+});
+
+// --- frontend ----------------------------------------------------------------
+const backend = process.env.BACKEND_URL || `http://127.0.0.1:${await freePort()}`;
+const frontend = await startSite("frontend", { SPA: "true", PUBLIC_API_URL: backend });
+const f = await newPage(cdp);
+const setValue = (selector, value) =>
+  f.eval(`(() => { const el = document.querySelector(${JSON.stringify(selector)}); el.value = ${JSON.stringify(value)}; el.dispatchEvent(new Event('input')); })()`);
+const text = (selector) => f.eval(`document.querySelector(${JSON.stringify(selector)})?.textContent ?? null`);
+
+await check("frontend: deep link falls back to the SPA and redirects to log in", async () => {
+  await f.goto(`${frontend}/accounts`);
+  await f.waitFor("location.pathname === '/login'", "redirect to /login");
+  assert.equal(await f.eval("new URLSearchParams(location.search).get('next')"), "/accounts");
+  assert.equal(await text("h1"), "Log in to Ledgerly");
+  assert.equal(await f.eval("document.activeElement.tagName"), "H1", "focus moves to the heading");
+  await f.eval("document.querySelector('a[href=\"/signup\"]').click()");
+  await f.waitFor("location.pathname === '/signup' && document.querySelector('h1').textContent.includes('Create')");
+  await f.goto(`${frontend}/nowhere`);
+  await f.waitFor("document.querySelector('h1')?.textContent === 'Page not found'");
+  expectNoErrors(f);
+});
+
+if (!process.env.BACKEND_URL) {
+  await check("frontend: an unreachable backend gives a readable error", async () => {
+    await f.goto(`${frontend}/login`);
+    await f.waitFor("document.querySelector('form')");
+    await setValue("input[name=email]", "someone@example.com");
+    await setValue("input[name=password]", "correct horse battery");
+    await f.eval("document.querySelector('form button[type=submit]').click()");
+    await f.waitFor("document.querySelector('.message.error')", "error message");
+    assert.match(await text(".message.error"), new RegExp(`Could not reach the server at ${backend.replace(/[.]/g, "\\.")}`));
+    expectNoErrors(f, [/ERR_CONNECTION_REFUSED/, /Failed to load resource/]);
+  });
+} else {
+  const email = `e2e-${Date.now()}@example.com`;
+  await check("frontend: sign up, add accounts, record a transaction, see billing", async () => {
+    await f.goto(`${frontend}/signup`);
+    await f.waitFor("document.querySelector('form')");
+    await setValue("input[name=email]", email);
+    await setValue("input[name=password]", "correct horse battery");
+    await f.eval("document.querySelector('form button[type=submit]').click()");
+    await f.waitFor("location.pathname === '/accounts'", "signed in");
+    assert.equal(await f.eval("sessionStorage.getItem('ledgerly.token') !== null"), true);
+    for (const [name, type] of [["Bank <b>checking</b>", "asset"], ["Rent", "expense"]]) {
+      await f.waitFor("!document.querySelector('form button[type=submit]').disabled");
+      await setValue("input[name=name]", name);
+      await setValue("select[name=type]", type);
+      await f.eval("document.querySelector('form button[type=submit]').click()");
+      await f.waitFor(`[...document.querySelectorAll('tbody td')].some((td) => td.textContent === ${JSON.stringify(name)})`, `account ${name} listed`);
+    }
+    assert.equal(await f.eval("document.querySelector('tbody b')"), null, "names are text, not HTML");
+    await f.eval("document.querySelector('a[href=\"/transactions\"]').click()");
+    await f.waitFor("document.querySelectorAll('select[name=debit_account_id] option').length === 3", "account options");
+    await setValue("input[name=amount]", "1,234.56");
+    await setValue("input[name=description]", "November rent");
+    await f.eval(`(() => { const opts = [...document.querySelectorAll('select[name=debit_account_id] option')];
+      document.querySelector('select[name=debit_account_id]').value = opts.find((o) => o.textContent.startsWith('Rent')).value;
+      document.querySelector('select[name=credit_account_id]').value = opts.find((o) => o.textContent.startsWith('Bank')).value; })()`);
+    await f.eval("document.querySelector('form.tx-form button[type=submit]').click()");
+    await f.waitFor("[...document.querySelectorAll('tbody td')].some((td) => td.textContent === '1,234.56')", "transaction listed");
+    await f.eval("document.querySelector('a[href=\"/accounts\"]').click()");
+    await f.waitFor("[...document.querySelectorAll('tbody td')].some((td) => td.textContent === '-1,234.56')", "bank balance");
+    await f.eval("document.querySelector('a[href=\"/billing\"]').click()");
+    await f.waitFor("document.querySelector('dl.status:not([hidden])')", "subscription state");
+    await setValue("input", "");
+    await f.eval("document.querySelector('.who button').click()");
+    await f.waitFor("location.pathname === '/login'");
+    assert.equal(await f.eval("sessionStorage.getItem('ledgerly.token')"), null);
+    expectNoErrors(f);
+  });
+
+  await check("frontend: a wrong password shows the backend's message", async () => {
+    await setValue("input[name=email]", email);
+    await setValue("input[name=password]", "wrong password!");
+    await f.eval("document.querySelector('form button[type=submit]').click()");
+    await f.waitFor("document.querySelector('.message.error')?.textContent", "error message");
+    assert.notEqual(await text(".message.error"), "");
+    expectNoErrors(f, [/status of 401/]);
+  });
+}
+
+cdp.ws.close();
+await shutdown();
+console.log(problems.length ? `browser check: ${problems.length} failed, ${checks} passed` : `browser check: ok (${checks} checks)`);
+process.exit(problems.length ? 1 : 0);
