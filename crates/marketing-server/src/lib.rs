@@ -1,0 +1,74 @@
+//! `marketing-server`: serves a static site (the marketing site, or the frontend SPA with
+//! `--spa`) from memory, built to out-serve nginx with `sendfile`/`gzip_static` on the same box.
+//!
+//! At start the whole `SITE_DIR` is read, compressed (gzip and brotli, or the site's own `x.gz` /
+//! `x.br` siblings) and turned into precomputed responses with strong ETags, cache headers
+//! (`immutable` for content-hashed names such as `app.3f9c2b1a.js`, `no-cache` otherwise) and
+//! security headers. A request is then a lookup and two reference-count increments.
+//!
+//! `/runtime-config.js` is generated from the `PUBLIC_*` environment: `PUBLIC_API_URL=https://x`
+//! gives `window.__RUNTIME_CONFIG__ = {"API_URL":"https://x"};` (prefix stripped, name kept).
+//! The default Content-Security-Policy allows the site's own scripts and styles only (no inline
+//! code), and `connect-src` to the origin of `PUBLIC_API_URL`; `CONTENT_SECURITY_POLICY`
+//! replaces it.
+//!
+//! # Layout
+//! - [`config`]: the clap/env settings and the `PUBLIC_*` capture; the default CSP.
+//! - [`site`]: loading the tree, encodings, ETags, content types, cache policy, route aliases.
+//! - [`path`]: request-path normalisation (traversal tricks answer 404).
+//! - [`negotiate`]: `Accept-Encoding` q-values, `If-None-Match`, `Accept: text/html`.
+//! - [`runtime_config`]: the `/runtime-config.js` body.
+//! - [`server`]: the request handler and the axum app (`/healthz`, access log).
+
+pub mod config;
+pub mod negotiate;
+pub mod path;
+pub mod runtime_config;
+pub mod server;
+pub mod site;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use service_runtime::{shutdown, Health};
+
+use crate::config::{Cli, Settings};
+use crate::site::Site;
+
+/// Loads the site, then serves it until a stop signal, with the drain contract.
+pub fn run(cli: &Cli, settings: &Settings) -> anyhow::Result<()> {
+    let site = Site::load(settings).context("cannot load the site")?;
+    let stats = site.stats();
+    tracing::info!(
+        site_dir = %settings.site_dir.display(),
+        spa = settings.spa,
+        files = stats.files,
+        identity_bytes = stats.identity_bytes,
+        gzip_bytes = stats.gzip_bytes,
+        br_bytes = stats.br_bytes,
+        load_ms = stats.elapsed.as_millis() as u64,
+        public_vars = settings.public.len(),
+        "site loaded"
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let listener = cli.serve.bind(cli.port).await?;
+        if let Ok(addr) = listener.local_addr() {
+            tracing::info!(%addr, "listening");
+        }
+        let health = Health::new();
+        let app = server::app(Arc::new(site), &health);
+        shutdown::serve(
+            listener,
+            app,
+            health,
+            cli.serve.timing(),
+            shutdown::signal(),
+        )
+        .await
+        .context("server failed")
+    })
+}

@@ -1,0 +1,125 @@
+//! Request handling: a hand-written fallback handler over the in-memory [`Site`].
+//!
+//! Per request: a method check, path normalisation (borrowed unless the path has `%`), one hash
+//! lookup, `Accept-Encoding` / `If-None-Match` parsing without allocation, then a response made
+//! of a cloned precomputed `HeaderMap` and a cloned `Bytes`. `/healthz` is routed by axum before
+//! any of this, so probes never touch the site.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::header::{self, HeaderMap, HeaderValue};
+use axum::http::{Method, StatusCode};
+use axum::middleware::{from_fn, map_response_with_state};
+use axum::response::Response;
+use axum::Router;
+use bytes::Bytes;
+use service_runtime::telemetry::access_log;
+use service_runtime::Health;
+
+use crate::negotiate::{accepts_html, none_match, Encoding, Preferences};
+use crate::path::{has_extension, normalize};
+use crate::site::{Resource, Route, Site, Variant};
+
+/// The service: `/healthz` from [`Health`], everything else from the site, all access-logged.
+pub fn app(site: Arc<Site>, health: &Health) -> Router {
+    let security = Arc::new(site.security_headers().clone());
+    let healthz = health
+        .router()
+        .layer(map_response_with_state(security, add_headers));
+    Router::new()
+        .fallback(handle)
+        .with_state(site)
+        .merge(healthz)
+        .layer(from_fn(access_log))
+}
+
+async fn add_headers(State(extra): State<Arc<HeaderMap>>, mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    for (name, value) in extra.iter() {
+        headers.insert(name, value.clone());
+    }
+    response
+}
+
+/// Answers one request from the site.
+pub async fn handle(State(site): State<Arc<Site>>, request: Request) -> Response {
+    respond(&site, request.method(), request.uri(), request.headers())
+}
+
+fn respond(site: &Site, method: &Method, uri: &axum::http::Uri, headers: &HeaderMap) -> Response {
+    if method != Method::GET && method != Method::HEAD {
+        return build(
+            StatusCode::METHOD_NOT_ALLOWED,
+            site.method_not_allowed_headers(),
+            Bytes::from_static(b"method not allowed\n"),
+        );
+    }
+    let raw = uri.path();
+    let Some(path) = normalize(raw) else {
+        return not_found(site, headers);
+    };
+    match site.route(&path) {
+        Some(Route::File(resource)) => serve(resource, headers),
+        Some(Route::AddSlash) => add_slash(site, raw, uri.query()),
+        None => match site.spa_index() {
+            Some(index) if !has_extension(&path) && accepts_html(headers) => serve(index, headers),
+            _ => not_found(site, headers),
+        },
+    }
+}
+
+fn pick<'a>(resource: &'a Resource, headers: &HeaderMap) -> &'a Variant {
+    let prefs = Preferences::from_headers(headers);
+    match prefs.choose(resource.br.is_some(), resource.gzip.is_some()) {
+        Encoding::Br => resource.br.as_ref().unwrap_or(&resource.identity),
+        Encoding::Gzip => resource.gzip.as_ref().unwrap_or(&resource.identity),
+        Encoding::Identity => &resource.identity,
+    }
+}
+
+fn serve(resource: &Resource, headers: &HeaderMap) -> Response {
+    let variant = pick(resource, headers);
+    if none_match(headers, &variant.etag) {
+        return build(
+            StatusCode::NOT_MODIFIED,
+            &variant.not_modified,
+            Bytes::new(),
+        );
+    }
+    build(StatusCode::OK, &variant.headers, variant.body.clone())
+}
+
+fn not_found(site: &Site, headers: &HeaderMap) -> Response {
+    let variant = pick(site.not_found(), headers);
+    build(
+        StatusCode::NOT_FOUND,
+        &variant.headers,
+        variant.body.clone(),
+    )
+}
+
+fn add_slash(site: &Site, raw_path: &str, query: Option<&str>) -> Response {
+    let location = match query {
+        Some(q) => format!("{raw_path}/?{q}"),
+        None => format!("{raw_path}/"),
+    };
+    let mut response = build(
+        StatusCode::MOVED_PERMANENTLY,
+        site.redirect_headers(),
+        Bytes::new(),
+    );
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}
+
+/// HEAD answers carry the same headers; hyper drops the body for them.
+fn build(status: StatusCode, headers: &HeaderMap, body: Bytes) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    *response.headers_mut() = headers.clone();
+    response
+}

@@ -1,0 +1,590 @@
+//! The whole site, loaded into memory once at start with every response precomputed.
+//!
+//! For each file: the identity bytes plus gzip (best) and brotli (quality 11, window 22) encodings
+//! where they are smaller — or the precompressed siblings `x.gz` / `x.br` when the site ships
+//! them — each with a strong ETag (SHA-256 prefix of that encoding's bytes) and its complete
+//! header map. Serving a request is then a hash lookup, a header-map clone and a `Bytes` clone:
+//! no disk I/O, no compression, no formatting.
+//!
+//! The route table also holds the aliases a static host is expected to have: `/` and `/dir/` for
+//! `index.html`, `/about` for `about.html`, and `/dir` (a directory with an index) as a redirect
+//! to `/dir/` so relative links inside it keep working. Dotfiles and dot-directories (except
+//! `/.well-known/`) are never loaded: a stray `.env` or `.git` in the build output stays private.
+//! Symlinks are followed only when they resolve inside the site directory.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+
+use crate::config::Settings;
+use crate::runtime_config;
+
+/// `Cache-Control` for content-hashed assets: the name changes whenever the content does.
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// `Cache-Control` for everything else: cache, but revalidate (cheap thanks to ETags).
+pub const REVALIDATE: &str = "no-cache";
+
+/// Directory nesting deeper than this is not loaded (guards against symlink loops).
+const MAX_DEPTH: usize = 32;
+
+const BUILTIN_404: &str = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+<title>Not found</title></head><body><h1>Not found</h1>\
+<p>There is nothing at this address. <a href=\"/\">Go to the home page</a>.</p></body></html>\n";
+
+/// One encoding of a resource, with everything needed to answer for it.
+#[derive(Debug)]
+pub struct Variant {
+    pub body: Bytes,
+    pub etag: HeaderValue,
+    /// Headers of a 200 (or 404) answer: content type/length/encoding, caching, security.
+    pub headers: HeaderMap,
+    /// Headers of a 304 answer for this variant.
+    pub not_modified: HeaderMap,
+}
+
+/// A file as served: identity plus whichever compressed encodings are worth having.
+#[derive(Debug)]
+pub struct Resource {
+    pub identity: Variant,
+    pub gzip: Option<Variant>,
+    pub br: Option<Variant>,
+}
+
+/// What a normalised request path maps to.
+#[derive(Debug, Clone)]
+pub enum Route {
+    File(Arc<Resource>),
+    /// A directory with an index, asked for without the trailing slash.
+    AddSlash,
+}
+
+/// Figures logged at start.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stats {
+    pub files: usize,
+    pub identity_bytes: usize,
+    pub gzip_bytes: usize,
+    pub br_bytes: usize,
+    pub elapsed: Duration,
+}
+
+/// The loaded site and the fixed answers (404, 405, redirect) that go with it.
+#[derive(Debug)]
+pub struct Site {
+    routes: HashMap<Box<str>, Route>,
+    not_found: Resource,
+    spa_index: Option<Arc<Resource>>,
+    security: HeaderMap,
+    method_not_allowed: HeaderMap,
+    redirect: HeaderMap,
+    stats: Stats,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("--spa (env SPA) needs an index.html in SITE_DIR {0}")]
+    SpaWithoutIndex(PathBuf),
+    #[error("invalid Content-Security-Policy value")]
+    BadCsp,
+}
+
+impl Site {
+    /// Reads and encodes the whole site. Compression runs on all cores; it is the slow part.
+    pub fn load(settings: &Settings) -> Result<Self, LoadError> {
+        let started = Instant::now();
+        let security = security_headers(&settings.content_security_policy)?;
+        let mut files = read_tree(&settings.site_dir)?;
+        // Generated, so a static SPA learns its backend URL at run time.
+        files.insert(
+            "/runtime-config.js".into(),
+            Bytes::from(runtime_config::script(&settings.public)),
+        );
+
+        let mut plans: Vec<Plan> = files
+            .iter()
+            .map(|(path, body)| Plan::new(path, body.clone(), &files))
+            .collect();
+        plans.sort_by(|a, b| a.path.cmp(&b.path));
+        let not_found_body = files
+            .get("/404.html")
+            .cloned()
+            .unwrap_or_else(|| Bytes::from_static(BUILTIN_404.as_bytes()));
+        let mut not_found_plan = Plan::new("/404.html", not_found_body, &files);
+        not_found_plan.cache_control = REVALIDATE;
+        let encoded = compress_all(plans.iter().chain([&not_found_plan]));
+        let mut encoded = encoded.into_iter();
+
+        let mut stats = Stats::default();
+        let mut routes: HashMap<Box<str>, Route> = HashMap::with_capacity(plans.len() * 2);
+        for plan in &plans {
+            let (gz, br) = encoded.next().unwrap_or_default();
+            let resource = Arc::new(plan.build(gz, br, &security, true));
+            stats.files += 1;
+            stats.identity_bytes += resource.identity.body.len();
+            stats.gzip_bytes += resource.gzip.as_ref().map_or(0, |v| v.body.len());
+            stats.br_bytes += resource.br.as_ref().map_or(0, |v| v.body.len());
+            routes.insert(plan.path.as_str().into(), Route::File(resource));
+        }
+        let (gz, br) = encoded.next().unwrap_or_default();
+        let not_found = not_found_plan.build(gz, br, &security, false);
+        add_aliases(&mut routes);
+
+        let spa_index = match routes.get("/index.html") {
+            Some(Route::File(index)) => Some(index.clone()),
+            _ if settings.spa => return Err(LoadError::SpaWithoutIndex(settings.site_dir.clone())),
+            _ => None,
+        }
+        .filter(|_| settings.spa);
+
+        let mut method_not_allowed = security.clone();
+        method_not_allowed.insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        method_not_allowed.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        method_not_allowed.insert(header::CACHE_CONTROL, HeaderValue::from_static(REVALIDATE));
+        let mut redirect = security.clone();
+        redirect.insert(header::CACHE_CONTROL, HeaderValue::from_static(REVALIDATE));
+
+        stats.elapsed = started.elapsed();
+        Ok(Site {
+            routes,
+            not_found,
+            spa_index,
+            security,
+            method_not_allowed,
+            redirect,
+            stats,
+        })
+    }
+
+    /// The route for a normalised path (see [`crate::path::normalize`]).
+    pub fn route(&self, path: &str) -> Option<&Route> {
+        self.routes.get(path)
+    }
+
+    /// The 404 page (`404.html` from the site, else a built-in one), headers without an ETag.
+    pub fn not_found(&self) -> &Resource {
+        &self.not_found
+    }
+
+    /// `index.html`, when SPA mode is on.
+    pub fn spa_index(&self) -> Option<&Arc<Resource>> {
+        self.spa_index.as_ref()
+    }
+
+    /// The security headers every response carries.
+    pub fn security_headers(&self) -> &HeaderMap {
+        &self.security
+    }
+
+    /// Headers of a 405 answer (security headers, `Allow: GET, HEAD`).
+    pub fn method_not_allowed_headers(&self) -> &HeaderMap {
+        &self.method_not_allowed
+    }
+
+    /// Headers of a trailing-slash redirect, `Location` still to be added.
+    pub fn redirect_headers(&self) -> &HeaderMap {
+        &self.redirect
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+}
+
+/// Content-Security-Policy plus the fixed hardening headers.
+fn security_headers(csp: &str) -> Result<HeaderMap, LoadError> {
+    let mut h = HeaderMap::new();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_str(csp).map_err(|_| LoadError::BadCsp)?,
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        HeaderName::from_static("permissions-policy"),
+        HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=(), usb=()"),
+    );
+    Ok(h)
+}
+
+/// Every loadable file under `root`, keyed by URL path (`/dir/name.ext`).
+fn read_tree(root: &Path) -> Result<HashMap<String, Bytes>, LoadError> {
+    let canonical_root = root.canonicalize().map_err(|source| LoadError::Read {
+        path: root.to_path_buf(),
+        source,
+    })?;
+    let mut files = HashMap::new();
+    let mut stack = vec![(canonical_root.clone(), String::new(), 0usize)];
+    while let Some((dir, url_prefix, depth)) = stack.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|source| LoadError::Read {
+            path: dir.clone(),
+            source,
+        })?;
+        for entry in entries {
+            let entry = entry.map_err(|source| LoadError::Read {
+                path: dir.clone(),
+                source,
+            })?;
+            let path = entry.path();
+            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+                tracing::warn!(path = %path.display(), "skipping a file whose name is not UTF-8");
+                continue;
+            };
+            if !is_servable_name(&name, depth) {
+                continue;
+            }
+            // Follow symlinks only while they stay inside the site.
+            let Ok(real) = path.canonicalize() else {
+                tracing::warn!(path = %path.display(), "skipping a dangling symlink");
+                continue;
+            };
+            if !real.starts_with(&canonical_root) {
+                tracing::warn!(path = %path.display(), "skipping a symlink that leaves SITE_DIR");
+                continue;
+            }
+            let url = format!("{url_prefix}/{name}");
+            let meta = std::fs::metadata(&real).map_err(|source| LoadError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            if meta.is_dir() {
+                if depth < MAX_DEPTH {
+                    stack.push((real, url, depth + 1));
+                }
+            } else if meta.is_file() {
+                let body = std::fs::read(&real).map_err(|source| LoadError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                files.insert(url, Bytes::from(body));
+            }
+        }
+    }
+    Ok(files)
+}
+
+/// Names a request could reach and that are meant to be public.
+fn is_servable_name(name: &str, depth: usize) -> bool {
+    if name.contains(['\\', '\0']) || name.chars().any(char::is_control) {
+        return false;
+    }
+    !name.starts_with('.') || (depth == 0 && name == ".well-known")
+}
+
+/// What to produce for one file before the (parallel) compression step.
+struct Plan {
+    path: String,
+    body: Bytes,
+    content_type: HeaderValue,
+    cache_control: &'static str,
+    compressible: bool,
+    gzip_sibling: Option<Bytes>,
+    br_sibling: Option<Bytes>,
+}
+
+impl Plan {
+    fn new(path: &str, body: Bytes, files: &HashMap<String, Bytes>) -> Self {
+        let (content_type, compressible) = content_type(path);
+        let cache_control = if is_content_hashed(path) {
+            IMMUTABLE
+        } else {
+            REVALIDATE
+        };
+        Plan {
+            path: path.to_string(),
+            body,
+            content_type,
+            cache_control,
+            compressible,
+            gzip_sibling: files.get(&format!("{path}.gz")).cloned(),
+            br_sibling: files.get(&format!("{path}.br")).cloned(),
+        }
+    }
+
+    fn needs_gzip(&self) -> bool {
+        self.compressible && self.gzip_sibling.is_none()
+    }
+
+    fn needs_br(&self) -> bool {
+        self.compressible && self.br_sibling.is_none()
+    }
+
+    fn build(
+        &self,
+        gzip: Option<Vec<u8>>,
+        br: Option<Vec<u8>>,
+        security: &HeaderMap,
+        with_etag: bool,
+    ) -> Resource {
+        let smaller = |v: Vec<u8>| (v.len() < self.body.len()).then(|| Bytes::from(v));
+        let gzip = self.gzip_sibling.clone().or_else(|| gzip.and_then(smaller));
+        let br = self.br_sibling.clone().or_else(|| br.and_then(smaller));
+        let varies = gzip.is_some() || br.is_some();
+        let variant = |body: Bytes, encoding: Option<&'static str>| {
+            self.variant(body, encoding, varies, security, with_etag)
+        };
+        Resource {
+            identity: variant(self.body.clone(), None),
+            gzip: gzip.map(|b| variant(b, Some("gzip"))),
+            br: br.map(|b| variant(b, Some("br"))),
+        }
+    }
+
+    fn variant(
+        &self,
+        body: Bytes,
+        encoding: Option<&'static str>,
+        varies: bool,
+        security: &HeaderMap,
+        with_etag: bool,
+    ) -> Variant {
+        let etag = etag_of(&body);
+        let mut not_modified = security.clone();
+        let cache_control = HeaderValue::from_static(self.cache_control);
+        not_modified.insert(header::CACHE_CONTROL, cache_control);
+        if with_etag {
+            not_modified.insert(header::ETAG, etag.clone());
+        }
+        if varies {
+            not_modified.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        }
+        let mut headers = not_modified.clone();
+        headers.insert(header::CONTENT_TYPE, self.content_type.clone());
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+        if let Some(encoding) = encoding {
+            headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
+        }
+        Variant {
+            body,
+            etag,
+            headers,
+            not_modified,
+        }
+    }
+}
+
+/// Freshly computed `(gzip, brotli)` bytes for one plan; `None` where not computed.
+type Encoded = (Option<Vec<u8>>, Option<Vec<u8>>);
+
+/// Compresses every plan that needs it, on all cores. Returns `(gzip, br)` per plan, in order.
+fn compress_all<'a>(plans: impl Iterator<Item = &'a Plan>) -> Vec<Encoded> {
+    let plans: Vec<&Plan> = plans.collect();
+    let results: Vec<Mutex<Encoded>> = plans.iter().map(|_| Mutex::default()).collect();
+    let next = AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(plans.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(plan) = plans.get(i) else { break };
+                let gz = plan.needs_gzip().then(|| gzip(&plan.body));
+                let br = plan.needs_br().then(|| brotli(&plan.body));
+                if let Ok(mut slot) = results[i].lock() {
+                    *slot = (gz, br);
+                }
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|m| m.into_inner().unwrap_or_default())
+        .collect()
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(data.len() / 2),
+        flate2::Compression::best(),
+    );
+    // Writing into a Vec cannot fail.
+    let _ = encoder.write_all(data);
+    encoder.finish().unwrap_or_default()
+}
+
+fn brotli(data: &[u8]) -> Vec<u8> {
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 11,
+        lgwin: 22,
+        size_hint: data.len(),
+        ..Default::default()
+    };
+    let mut out = Vec::with_capacity(data.len() / 2);
+    match brotli::BrotliCompress(&mut &data[..], &mut out, &params) {
+        Ok(_) => out,
+        Err(_) => Vec::new(),
+    }
+}
+
+/// A strong ETag: the first 12 bytes of the SHA-256 of exactly the bytes sent.
+fn etag_of(body: &[u8]) -> HeaderValue {
+    let digest = Sha256::digest(body);
+    let tag = format!("\"{}\"", hex::encode(&digest[..12]));
+    HeaderValue::from_str(&tag).unwrap_or(HeaderValue::from_static("\"0\""))
+}
+
+/// Content type (with `charset=utf-8` for text) and whether compressing it pays.
+fn content_type(path: &str) -> (HeaderValue, bool) {
+    let ext = extension(path).map(str::to_ascii_lowercase);
+    let mime: String = match ext.as_deref() {
+        Some("js" | "mjs") => "text/javascript".into(),
+        Some("map") => "application/json".into(),
+        Some("webmanifest") => "application/manifest+json".into(),
+        Some("wasm") => "application/wasm".into(),
+        _ => mime_guess::from_path(path)
+            .first_raw()
+            .unwrap_or("application/octet-stream")
+            .into(),
+    };
+    let textual = mime.starts_with("text/")
+        || matches!(
+            mime.as_str(),
+            "application/json"
+                | "application/manifest+json"
+                | "application/ld+json"
+                | "application/xml"
+                | "application/rss+xml"
+                | "application/atom+xml"
+                | "image/svg+xml"
+        );
+    let compressible = textual
+        || matches!(
+            mime.as_str(),
+            "application/wasm"
+                | "font/ttf"
+                | "font/otf"
+                | "application/vnd.ms-fontobject"
+                | "image/x-icon"
+                | "image/vnd.microsoft.icon"
+                | "image/bmp"
+        );
+    let value = if textual {
+        format!("{mime}; charset=utf-8")
+    } else {
+        mime
+    };
+    let value = HeaderValue::from_str(&value)
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    (value, compressible)
+}
+
+fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+fn extension(path: &str) -> Option<&str> {
+    let name = file_name(path);
+    name.rsplit_once('.')
+        .filter(|(stem, _)| !stem.is_empty())
+        .map(|(_, ext)| ext)
+}
+
+/// `app.3f9c2b1a.js`: a dot-separated hex segment of at least 8 characters between the first
+/// part of the name and the extension. HTML is never treated as immutable: its URL is what
+/// people bookmark.
+pub fn is_content_hashed(path: &str) -> bool {
+    let name = file_name(path);
+    let parts: Vec<&str> = name.split('.').collect();
+    if parts.len() < 3 || matches!(extension(path), Some("html" | "htm")) {
+        return false;
+    }
+    parts[1..parts.len() - 1]
+        .iter()
+        .any(|p| p.len() >= 8 && p.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// `/x/` for `/x/index.html`, `/x` for `/x.html`, and `/x` -> redirect for a directory index.
+fn add_aliases(routes: &mut HashMap<Box<str>, Route>) {
+    let mut html = Vec::new();
+    let mut dirs = Vec::new();
+    for (path, route) in routes.iter() {
+        let Route::File(res) = route else { continue };
+        if let Some(dir) = path.strip_suffix("index.html") {
+            if let Some(parent) = dir.strip_suffix('/') {
+                html.push((Box::<str>::from(dir), res.clone()));
+                if !parent.is_empty() {
+                    dirs.push(Box::<str>::from(parent));
+                }
+                continue;
+            }
+        }
+        if let Some(stem) = path.strip_suffix(".html") {
+            if !stem.ends_with('/') {
+                html.push((stem.into(), res.clone()));
+            }
+        }
+    }
+    // Real files win over aliases, `.html` aliases over directory redirects.
+    for (alias, res) in html {
+        routes.entry(alias).or_insert(Route::File(res));
+    }
+    for dir in dirs {
+        routes.entry(dir).or_insert(Route::AddSlash);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashed_names() {
+        assert!(is_content_hashed("/assets/app.3f9c2b1a.js"));
+        assert!(is_content_hashed("/app.3F9C2B1AFF.min.css"));
+        assert!(!is_content_hashed("/app.js"));
+        assert!(!is_content_hashed("/app.3f9c2b1.js"));
+        assert!(!is_content_hashed("/3f9c2b1a.js"));
+        assert!(!is_content_hashed("/deadbeef00.page.html"));
+        assert!(!is_content_hashed("/app.notahash1.js"));
+    }
+
+    #[test]
+    fn content_types() {
+        let (ct, c) = content_type("/a/app.js");
+        assert_eq!(ct, "text/javascript; charset=utf-8");
+        assert!(c);
+        let (ct, c) = content_type("/index.html");
+        assert_eq!(ct, "text/html; charset=utf-8");
+        assert!(c);
+        let (ct, c) = content_type("/logo.png");
+        assert_eq!(ct, "image/png");
+        assert!(!c);
+        let (ct, _) = content_type("/x.svg");
+        assert_eq!(ct, "image/svg+xml; charset=utf-8");
+        let (ct, _) = content_type("/noext");
+        assert_eq!(ct, "application/octet-stream");
+    }
+
+    #[test]
+    fn dotfiles_are_private() {
+        assert!(!is_servable_name(".env", 0));
+        assert!(!is_servable_name(".git", 0));
+        assert!(is_servable_name(".well-known", 0));
+        assert!(!is_servable_name(".well-known", 1));
+        assert!(!is_servable_name("a\\b", 0));
+        assert!(is_servable_name("app.js", 3));
+    }
+}

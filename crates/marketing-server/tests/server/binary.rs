@@ -1,0 +1,170 @@
+//! The real binary: configuration errors, the `healthcheck` subcommand, a full start and stop.
+
+use std::net::TcpListener;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::helpers::{fixture, spawn};
+
+const BIN: &str = env!("CARGO_BIN_EXE_marketing-server");
+
+fn bin() -> Command {
+    let mut c = Command::new(BIN);
+    c.env_clear().stdin(Stdio::null());
+    c
+}
+
+fn one_line_error(out: &Output) -> String {
+    assert!(!out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stderr
+}
+
+#[test]
+fn missing_site_dir_exits_with_one_line_naming_it() {
+    let out = bin()
+        .env("SITE_DIR", "/definitely/not/here")
+        .output()
+        .expect("run");
+    let line = one_line_error(&out);
+    assert!(line.contains("SITE_DIR"), "{line}");
+    assert!(line.contains("/definitely/not/here"), "{line}");
+}
+
+#[test]
+fn bad_port_exits_with_one_line_naming_it() {
+    let site = fixture();
+    let out = bin()
+        .env("SITE_DIR", site.site_dir())
+        .env("PORT", "notaport")
+        .output()
+        .expect("run");
+    let line = one_line_error(&out);
+    assert!(line.contains("PORT"), "{line}");
+    assert!(line.contains("notaport"), "{line}");
+}
+
+#[test]
+fn bad_spa_flag_value_names_spa() {
+    let site = fixture();
+    let out = bin()
+        .env("SITE_DIR", site.site_dir())
+        .env("SPA", "maybe")
+        .output()
+        .expect("run");
+    let line = one_line_error(&out);
+    assert!(line.contains("SPA"), "{line}");
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthcheck_subcommand_exit_codes() {
+    let site = fixture();
+    let server = spawn(&site, false).await;
+    let up = format!("http://{}/healthz", server.addr);
+    let port = server.addr.port().to_string();
+    let closed = free_port();
+    let (by_url, by_port, down) = tokio::task::spawn_blocking(move || {
+        let by_url = bin()
+            .args(["healthcheck", "--url", &up])
+            .status()
+            .expect("run");
+        // Without --url it probes 127.0.0.1:$PORT, and needs no site.
+        let by_port = bin()
+            .env("PORT", &port)
+            .env("SITE_DIR", "/definitely/not/here")
+            .arg("healthcheck")
+            .status()
+            .expect("run");
+        let down = bin()
+            .args(["healthcheck", "--timeout", "2s", "--url"])
+            .arg(format!("http://127.0.0.1:{closed}/healthz"))
+            .status()
+            .expect("run");
+        (by_url, by_port, down)
+    })
+    .await
+    .expect("join");
+    assert_eq!(by_url.code(), Some(0));
+    assert_eq!(by_port.code(), Some(0));
+    assert_eq!(down.code(), Some(1));
+}
+
+/// Start the binary as a container would, serve a page, then SIGTERM: exit 0.
+#[test]
+fn binary_serves_and_stops_cleanly_on_sigterm() {
+    let site = fixture();
+    let port = free_port();
+    let mut child = bin()
+        .env("SITE_DIR", site.site_dir())
+        .env("PORT", port.to_string())
+        .env("HOST", "127.0.0.1")
+        .env("SHUTDOWN_DRAIN_SECONDS", "0")
+        .env("PUBLIC_API_URL", "http://localhost:5000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let url = format!("http://127.0.0.1:{port}/healthz");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut healthy = false;
+    while Instant::now() < deadline {
+        let status = bin()
+            .args(["healthcheck", "--timeout", "1s", "--url", &url])
+            .stderr(Stdio::null())
+            .status()
+            .expect("probe");
+        if status.success() {
+            healthy = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    if !healthy {
+        let _ = child.kill();
+        panic!("the server never became healthy");
+    }
+    let body = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("rt");
+        rt.block_on(async move {
+            reqwest::get(format!("http://127.0.0.1:{port}/runtime-config.js"))
+                .await
+                .expect("get")
+                .text()
+                .await
+                .expect("body")
+        })
+    })
+    .join()
+    .expect("join");
+    assert!(body.contains("http://localhost:5000"), "{body}");
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            assert!(status.success(), "{status:?}");
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("no exit after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
