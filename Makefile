@@ -29,7 +29,7 @@ test: lint test-rust ## Everything CI runs: lint, Rust tests, k8s validation, im
 K8S_VERSION ?= 1.33
 K8S_VENV ?= .venv
 K8S_BUILD ?= .build/k8s
-K8S_TARGETS := overlays/development overlays/production descheduler
+K8S_TARGETS := overlays/development overlays/production overlays/production-cutover descheduler
 K8S_PY := $(K8S_VENV)/bin
 # Skips for one scope from k8s/checkov-skips.txt, as a comma-separated list.
 k8s_skips = $(shell awk '$$1 == "$(1)" { printf "%s%s", sep, $$2; sep = "," }' k8s/checkov-skips.txt)

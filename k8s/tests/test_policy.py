@@ -137,6 +137,18 @@ def test_descheduler_is_a_bounded_cronjob_in_kube_system(rendered):
     assert image.startswith("registry.k8s.io/descheduler/descheduler:v0.")
 
 
+def test_cutover_is_production_with_the_backend_stopped(rendered):
+    prod, cutover = rendered["production"], rendered["production-cutover"]
+    assert len(prod) == len(cutover)
+    for before, after in zip(prod, cutover):
+        if before["kind"] == "Deployment" and before["metadata"]["name"] == "backend":
+            assert after["spec"]["replicas"] == 0
+            after = copy.deepcopy(after)
+            after["spec"]["replicas"] = before["spec"]["replicas"]
+        assert before == after
+    assert policy.check_restricted(cutover) == []
+
+
 def test_committed_secret_files_hold_only_placeholders():
     files = sorted(SECRETS_DIR.glob("*.env"))
     assert files
