@@ -157,6 +157,7 @@
     height: 320,
     margin: { top: 16, right: 16, bottom: 36, left: 56 },
     ticks: 5,
+    fontSize: 12,
     padding: 0.25,
     format: function (v) { return shortNumber(v); },
     label: identity,
@@ -190,7 +191,7 @@
     y.ticks(opts.ticks).forEach(function (t) {
       var py = y(t);
       g.appendChild(s("line", { x1: 0, x2: innerWidth, y1: py, y2: py, stroke: t === 0 ? "#94a3b8" : "#e2e8f0", "stroke-width": 1 }));
-      g.appendChild(s("text", { x: -8, y: py, dy: "0.32em", "text-anchor": "end", "font-size": 11, fill: "#4a5670", text: opts.format(t) }));
+      g.appendChild(s("text", { x: -8, y: py, dy: "0.32em", "text-anchor": "end", "font-size": opts.fontSize, fill: "#4a5670", text: opts.format(t) }));
     });
     svgEl.appendChild(g);
   }
@@ -203,13 +204,14 @@
         return;
       }
       var px = x(cat) + (x.bandwidth ? x.bandwidth() / 2 : 0);
-      g.appendChild(s("text", { x: px, y: 20, "text-anchor": "middle", "font-size": 11, fill: "#4a5670", text: opts.label(cat) }));
+      g.appendChild(s("text", { x: px, y: 20, "text-anchor": "middle", "font-size": opts.fontSize, fill: "#4a5670", text: opts.label(cat) }));
     });
     svgEl.appendChild(g);
   }
 
   function dataTable(container, categories, series, opts) {
-    var table = h("table", { class: "visually-hidden" }, [
+    // Wrapped: a table ignores a 1px width, a block clips it.
+    var table = h("table", null, [
       h("caption", { text: opts.title || "Chart data" }),
       h("thead", null, h("tr", null, [h("th", { scope: "col", text: "" })].concat(series.map(function (sr) {
         return h("th", { scope: "col", text: sr.name });
@@ -220,8 +222,9 @@
         })));
       }))
     ]);
-    container.appendChild(table);
-    return table;
+    var wrapper = h("div", { class: "visually-hidden" }, table);
+    container.appendChild(wrapper);
+    return wrapper;
   }
 
   function tooltipLayer(svgEl) {

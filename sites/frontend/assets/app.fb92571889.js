@@ -310,7 +310,7 @@ function accountsView(signal) {
 
   table.hidden = true;
   load();
-  return h("section", {}, h("h1", { text: "Accounts" }), message, loading, empty, table, form);
+  return h("section", {}, h("h1", { text: "Accounts" }), message, loading, empty, h("div", { class: "table-scroll" }, table), form);
 }
 
 function transactionsView(signal) {
@@ -500,7 +500,7 @@ function transactionsView(signal) {
     }
   })();
 
-  return h("section", {}, h("h1", { text: "Transactions" }), form, filterForm, message, table, empty, more);
+  return h("section", {}, h("h1", { text: "Transactions" }), form, filterForm, message, h("div", { class: "table-scroll" }, table), empty, more);
 }
 
 function billingView(signal) {
@@ -524,7 +524,19 @@ function billingView(signal) {
       }
       status.hidden = false;
     } catch (err) {
-      if (!isAbort(err)) showMessage(message, errorText(err));
+      if (isAbort(err)) return;
+      if (err instanceof ApiError && err.status === 404) {
+        // SUBSCRIPTIONS_ENABLED=false unmounts the billing routes: everyone has full access.
+        status.append(
+          h("dt", { text: "Status" }),
+          h("dd", {}, h("span", { class: "tag tag-ok", text: "included" })),
+          h("dt", { text: "Access" }),
+          h("dd", { text: "Billing is turned off on this server: every account has full access." }),
+        );
+        status.hidden = false;
+      } else {
+        showMessage(message, errorText(err));
+      }
     } finally {
       loading.remove();
     }

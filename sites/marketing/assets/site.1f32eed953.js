@@ -55,8 +55,9 @@
     kit.charts.autoResize(el, function () {
       var narrow = el.clientWidth < 420;
       return kit.charts.bar(el, {
-        width: narrow ? 400 : 640,
-        height: narrow ? 260 : 320,
+        width: narrow ? 360 : 560,
+        height: narrow ? 260 : 300,
+        margin: { left: narrow ? 48 : 56 },
         categories: rows.map(function (r) { return r.month; }),
         series: [
           { name: "Income", values: rows.map(function (r) { return r.income; }) },
