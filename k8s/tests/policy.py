@@ -361,10 +361,25 @@ def descheduler_policy(docs: list[Manifest]) -> Manifest | None:
     return None
 
 
+# Keys the pinned descheduler (v0.32) accepts; it ignores unknown keys silently, so typos
+# would quietly turn a protection off.
+POLICY_KEYS = {"apiVersion", "kind", "profiles", "nodeSelector", "maxNoOfPodsToEvictPerNode",
+               "maxNoOfPodsToEvictPerNamespace", "maxNoOfPodsToEvictTotal"}
+DEFAULT_EVICTOR_KEYS = {"nodeSelector", "labelSelector", "priorityThreshold", "nodeFit", "minReplicas",
+                        "minPodAge", "evictLocalStoragePods", "evictDaemonSetPods", "evictSystemCriticalPods",
+                        "ignorePvcPods", "ignorePodsWithoutPDB", "evictFailedBarePods"}
+REMOVE_DUPLICATES_KEYS = {"excludeOwnerKinds", "namespaces"}
+
+
 def check_descheduler_policy(policy: Manifest | None, namespaces: set[str], app_docs: list[Manifest]) -> list[str]:
     if policy is None:
         return ["no descheduler-policy ConfigMap"]
-    bad = []
+    bad = [f"unknown policy key {k!r}" for k in sorted(set(policy) - POLICY_KEYS)]
+    for p in policy.get("profiles") or []:
+        for c in p.get("pluginConfig") or []:
+            known = {"DefaultEvictor": DEFAULT_EVICTOR_KEYS, "RemoveDuplicates": REMOVE_DUPLICATES_KEYS}.get(c["name"])
+            if known is not None:
+                bad += [f"{c['name']}: unknown arg {k!r}" for k in sorted(set(c.get("args") or {}) - known)]
     if policy.get("apiVersion") != "descheduler/v1alpha2" or policy.get("kind") != "DeschedulerPolicy":
         bad.append(f"policy is {policy.get('apiVersion')}/{policy.get('kind')}, want descheduler/v1alpha2 DeschedulerPolicy")
     profiles = policy.get("profiles") or []

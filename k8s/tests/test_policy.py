@@ -269,6 +269,14 @@ def test_flags_policy_without_remove_duplicates(rendered):
     assert policy.check_descheduler_policy(good, {"some-other-namespace"}, [])
 
 
+def test_flags_misspelt_evictor_arg(rendered):
+    bad = copy.deepcopy(policy.descheduler_policy(rendered["descheduler"]))
+    bad["profiles"][0]["pluginConfig"][0]["args"]["evictLocalStoragePod"] = True
+    assert policy.check_descheduler_policy(bad, {"production"}, []) == [
+        "DefaultEvictor: unknown arg 'evictLocalStoragePod'"
+    ]
+
+
 def test_flags_emptydir_deployment_the_evictor_would_skip(rendered):
     d = deployment(rendered)
     d["spec"]["template"]["spec"]["volumes"] = [{"name": "tmp", "emptyDir": {}}]
