@@ -7,6 +7,7 @@ manifest that breaks its rule, so a checker that silently passes everything fail
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,14 @@ def test_graceful_shutdown_fits_in_grace_period(everything):
 
 def test_production_runs_at_least_two_replicas(rendered):
     assert policy.check_min_replicas(rendered["production"], 2) == []
+
+
+def test_production_images_are_release_versions(rendered):
+    images = [c["image"] for _, pod in policy.pod_specs(rendered["production"]) for c in policy.containers(pod)]
+    assert len(images) == 6
+    for image in images:
+        ref = image.rsplit("/", 1)[-1]
+        assert "@sha256:" in ref or re.search(r":v?\d+\.\d+(\.\d+)?(-[a-z0-9.]+)?$", ref), image
 
 
 def test_development_runs_one_replica_and_a_small_volume(rendered):
