@@ -8,8 +8,10 @@
 // Env: MARKETING_SERVER (default target/debug/marketing-server), CHROMIUM
 // (default: chromium on PATH), BACKEND_URL (optional: a running backend; with
 // it the frontend is exercised end to end: sign up, accounts, transactions,
-// billing. Without it the frontend is pointed at a closed port and must show
-// the connection error). Skips (exit 0) when the server or Chromium is absent.
+// billing; FRONTEND_PORT then pins the SPA's port so that the backend's
+// CORS_ALLOWED_ORIGINS can list http://127.0.0.1:FRONTEND_PORT. Without it the
+// frontend is pointed at a closed port and must show the connection error).
+// Skips (exit 0) when the server or Chromium is absent.
 
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -64,8 +66,8 @@ function freePort() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function startSite(dir, env) {
-  const port = await freePort();
+async function startSite(dir, env, fixedPort) {
+  const port = fixedPort || await freePort();
   const child = spawn(serverBin, [], {
     env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", SITE_DIR: join(repo, "sites", dir), LOG_FORMAT: "json", RUST_LOG: "warn", ...env },
     stdio: ["ignore", "ignore", "pipe"],
@@ -252,7 +254,8 @@ await check("marketing: mobile navigation toggles", async () => {
 
 // --- frontend ----------------------------------------------------------------
 const backend = process.env.BACKEND_URL || `http://127.0.0.1:${await freePort()}`;
-const frontend = await startSite("frontend", { SPA: "true", PUBLIC_API_URL: backend });
+// The backend's CORS_ALLOWED_ORIGINS must list this origin: FRONTEND_PORT pins it.
+const frontend = await startSite("frontend", { SPA: "true", PUBLIC_API_URL: backend }, Number(process.env.FRONTEND_PORT) || 0);
 const f = await newPage(cdp);
 const setValue = (selector, value) =>
   f.eval(`(() => { const el = document.querySelector(${JSON.stringify(selector)}); el.value = ${JSON.stringify(value)}; el.dispatchEvent(new Event('input')); })()`);
@@ -313,7 +316,6 @@ if (!process.env.BACKEND_URL) {
     await f.waitFor("[...document.querySelectorAll('tbody td')].some((td) => td.textContent === '-1,234.56')", "bank balance");
     await f.eval("document.querySelector('a[href=\"/billing\"]').click()");
     await f.waitFor("document.querySelector('dl.status:not([hidden])')", "subscription state");
-    await setValue("input", "");
     await f.eval("document.querySelector('.who button').click()");
     await f.waitFor("location.pathname === '/login'");
     assert.equal(await f.eval("sessionStorage.getItem('ledgerly.token')"), null);
