@@ -1,13 +1,55 @@
 //! The backend API: auth, accounts, transactions and Stripe billing on PostgreSQL.
 //!
 //! # Layout
-//! - [`auth`]: password hashing (argon2id), JWTs, the authenticated-user extractor, signup/login routes.
-//! - (more modules are added as the API grows; see each module's docs)
+//! - [`config`]: the command line / environment ([`config::Cli`]).
+//! - [`state`]: [`state::AppState`] shared by the handlers, and the lazily connecting pool.
+//! - [`error`]: [`error::ApiError`], the JSON error shape, and extractors that use it.
+//! - [`auth`]: password hashing (argon2id), JWTs, the authenticated-user extractor, signup/login
+//!   routes and the login rate limit.
+//! - [`routes`]: accounts and transactions.
+//! - [`billing`]: the Stripe webhook (with [`billing::signature`]) and the subscription state.
 //!
+//! [`app`] builds the router from a state, so tests serve exactly what `main` serves.
 //! Migrations live in `migrations/` and are exposed as [`MIGRATOR`] for the `tools` binary:
 //! the backend itself never migrates at start.
 
 pub mod auth;
+pub mod billing;
+pub mod config;
+pub mod error;
+pub mod routes;
+pub mod state;
+
+use axum::http::{header, HeaderValue, Method};
+use axum::Router;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::state::AppState;
 
 /// The schema migrations, embedded at compile time. Run by `tools db-migrate`, never by the backend.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Every API route (without `/healthz`, which the caller merges from `service_runtime::Health`).
+pub fn app(state: AppState) -> Router {
+    let mut router = Router::new()
+        .merge(auth::routes::router())
+        .merge(routes::accounts::router())
+        .merge(routes::transactions::router());
+    if state.subscriptions_enabled {
+        router = router.merge(billing::router());
+    }
+    let origins: Vec<HeaderValue> = state
+        .cors_allowed_origins
+        .iter()
+        .filter_map(|o| o.trim().parse().ok())
+        .collect();
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]);
+    router
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .with_state(state)
+        .layer(cors)
+}

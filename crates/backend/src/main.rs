@@ -1,1 +1,75 @@
-fn main() {}
+//! `backend`: reads its settings, serves the API on PORT (5000) with the drain contract.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use axum::middleware::from_fn;
+use backend::config::{Cli, Command};
+use backend::state::{lazy_pool, AppState, Settings};
+use service_runtime::telemetry::access_log;
+use service_runtime::{shutdown, Health};
+
+fn main() -> ExitCode {
+    let cli: Cli = service_runtime::config::parse();
+    if let Some(Command::Healthcheck(args)) = &cli.command {
+        return args.run(cli.port);
+    }
+    if let Err(line) = cli.validate() {
+        eprintln!("error: {line}");
+        return ExitCode::from(2);
+    }
+    cli.log.init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => service_runtime::config::report_failure(&e),
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    // clap enforces both (required = true) whenever no subcommand is given.
+    let (Some(db), Some(jwt_secret)) = (cli.database_url.clone(), cli.jwt_secret.clone()) else {
+        anyhow::bail!("DATABASE_URL and JWT_SECRET are required");
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let pool = lazy_pool(
+            db,
+            cli.database_max_connections,
+            cli.database_acquire_timeout,
+        );
+        let state = AppState::new(
+            pool.clone(),
+            Settings {
+                jwt_secret,
+                jwt_ttl: cli.jwt_ttl,
+                stripe_webhook_secret: cli.stripe_webhook_secret.clone(),
+                subscriptions_enabled: cli.subscriptions_enabled,
+                login_attempts_per_minute: cli.login_attempts_per_minute,
+                cors_allowed_origins: cli.cors_allowed_origins.clone(),
+            },
+        );
+        let health = Health::new();
+        let app = backend::app(state)
+            .merge(health.router())
+            .layer(from_fn(access_log));
+        let listener = cli.serve.bind(cli.port).await?;
+        tracing::info!(
+            addr = %listener.local_addr()?,
+            subscriptions_enabled = cli.subscriptions_enabled,
+            "backend listening"
+        );
+        shutdown::serve(
+            listener,
+            app,
+            health,
+            cli.serve.timing(),
+            shutdown::signal(),
+        )
+        .await?;
+        pool.close().await;
+        Ok(())
+    })
+}

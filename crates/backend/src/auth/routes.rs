@@ -1,0 +1,175 @@
+//! `POST /auth/signup`, `POST /auth/login`, `GET /users/me`.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::OnceLock;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::Extension;
+use axum::Router;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::email::Email;
+use super::jwt::AuthUser;
+use super::password;
+use crate::billing;
+use crate::error::{ApiError, Json};
+use crate::state::AppState;
+
+/// Argon2 cost grows with input; anything longer than this is not a password someone types.
+const MAX_PASSWORD_BYTES: usize = 1024;
+const MIN_PASSWORD_CHARS: usize = 8;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/signup", post(signup))
+        .route("/auth/login", post(login))
+        .route("/users/me", get(me))
+}
+
+#[derive(Deserialize)]
+struct Credentials {
+    email: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+struct UserBody {
+    id: Uuid,
+    email: String,
+    created_at: DateTime<Utc>,
+    subscribed: bool,
+}
+
+#[derive(Serialize)]
+struct TokenBody {
+    token: String,
+    user: UserBody,
+}
+
+async fn signup(
+    State(state): State<AppState>,
+    Json(body): Json<Credentials>,
+) -> Result<(StatusCode, axum::Json<TokenBody>), ApiError> {
+    let email = Email::parse(&body.email).map_err(|m| ApiError::validation("email", m))?;
+    if body.password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(ApiError::validation(
+            "password",
+            format!("must be at least {MIN_PASSWORD_CHARS} characters"),
+        ));
+    }
+    if body.password.len() > MAX_PASSWORD_BYTES {
+        return Err(ApiError::validation("password", "is too long"));
+    }
+    let password = body.password;
+    let hash = tokio::task::spawn_blocking(move || password::hash(&password))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    let row = sqlx::query!(
+        "INSERT INTO users (email, password_hash) VALUES ($1, $2) RETURNING id, created_at",
+        email.as_str(),
+        hash
+    )
+    .fetch_one(&state.pool)
+    .await
+    .map_err(|e| match ApiError::from(e) {
+        ApiError::Conflict { .. } => ApiError::Conflict {
+            code: "email_taken",
+            message: "an account with this email already exists".into(),
+        },
+        other => other,
+    })?;
+    let subscribed = billing::is_subscribed(&state, row.id).await?;
+    let token = state.jwt.issue(row.id)?;
+    let user = UserBody {
+        id: row.id,
+        email: email.as_str().to_string(),
+        created_at: row.created_at,
+        subscribed,
+    };
+    Ok((StatusCode::CREATED, axum::Json(TokenBody { token, user })))
+}
+
+/// A valid hash of a password nobody has, verified when the email is unknown so that unknown
+/// emails take as long as wrong passwords (no account enumeration by timing).
+fn dummy_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| password::hash("no user has this password").unwrap_or_default())
+}
+
+async fn login(
+    State(state): State<AppState>,
+    connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
+    Json(body): Json<Credentials>,
+) -> Result<axum::Json<TokenBody>, ApiError> {
+    let client: IpAddr = connect_info
+        .map(|Extension(ConnectInfo(addr))| addr.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    state
+        .login_limiter
+        .check(client)
+        .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
+
+    // An address that cannot be valid cannot have an account: same answer as a wrong password.
+    let email = Email::parse(&body.email).ok();
+    let user = match &email {
+        Some(email) => {
+            sqlx::query!(
+                "SELECT id, email, password_hash, created_at FROM users WHERE email = $1",
+                email.as_str()
+            )
+            .fetch_optional(&state.pool)
+            .await?
+        }
+        None => None,
+    };
+    let stored_hash = user
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .unwrap_or_else(|| dummy_hash().to_string());
+    let password = body.password;
+    let ok = password.len() <= MAX_PASSWORD_BYTES
+        && tokio::task::spawn_blocking(move || password::verify(&password, &stored_hash))
+            .await
+            .map_err(ApiError::internal)?;
+    let user = match user {
+        Some(user) if ok => user,
+        _ => return Err(ApiError::InvalidCredentials),
+    };
+    let subscribed = billing::is_subscribed(&state, user.id).await?;
+    let token = state.jwt.issue(user.id)?;
+    Ok(axum::Json(TokenBody {
+        token,
+        user: UserBody {
+            id: user.id,
+            email: user.email,
+            created_at: user.created_at,
+            subscribed,
+        },
+    }))
+}
+
+async fn me(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<axum::Json<UserBody>, ApiError> {
+    let row = sqlx::query!(
+        "SELECT id, email, created_at FROM users WHERE id = $1",
+        user.id
+    )
+    .fetch_optional(&state.pool)
+    .await?
+    // A valid token for a user that no longer exists is no longer a session.
+    .ok_or(ApiError::Unauthorized)?;
+    let subscribed = billing::is_subscribed(&state, row.id).await?;
+    Ok(axum::Json(UserBody {
+        id: row.id,
+        email: row.email,
+        created_at: row.created_at,
+        subscribed,
+    }))
+}

@@ -1,0 +1,227 @@
+//! Stripe billing: `POST /billing/webhook` and `GET /billing/subscription`.
+//!
+//! The webhook is the only writer of `subscriptions`. Each event id is inserted into
+//! `stripe_events` in the same database transaction as the state change it causes, so an event
+//! is applied exactly once: a replay (Stripe retries, an attacker re-posting a captured request
+//! within the tolerance) finds its id already there and changes nothing.
+//!
+//! With `SUBSCRIPTIONS_ENABLED=false` these routes are not mounted (404) and
+//! [`is_subscribed`] is true for everyone.
+
+pub mod signature;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::Router;
+use chrono::{DateTime, Utc};
+use secrecy::ExposeSecret;
+use serde::Serialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::auth::AuthUser;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/billing/webhook", post(webhook))
+        .route("/billing/subscription", get(subscription))
+}
+
+/// Whether the user has access to paid features.
+pub async fn is_subscribed(state: &AppState, user_id: Uuid) -> Result<bool, ApiError> {
+    if !state.subscriptions_enabled {
+        return Ok(true);
+    }
+    let status = sqlx::query_scalar!(
+        "SELECT status FROM subscriptions WHERE user_id = $1",
+        user_id
+    )
+    .fetch_optional(&state.pool)
+    .await?;
+    Ok(status.as_deref() == Some("active"))
+}
+
+#[derive(Serialize)]
+struct SubscriptionBody {
+    /// `none`, `active`, `past_due` or `canceled`.
+    status: String,
+    subscribed: bool,
+    current_period_end: Option<DateTime<Utc>>,
+    updated_at: Option<DateTime<Utc>>,
+}
+
+async fn subscription(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<axum::Json<SubscriptionBody>, ApiError> {
+    let row = sqlx::query!(
+        "SELECT status, current_period_end, updated_at FROM subscriptions WHERE user_id = $1",
+        user.id
+    )
+    .fetch_optional(&state.pool)
+    .await?;
+    Ok(axum::Json(match row {
+        Some(r) => SubscriptionBody {
+            subscribed: r.status == "active",
+            status: r.status,
+            current_period_end: r.current_period_end,
+            updated_at: Some(r.updated_at),
+        },
+        None => SubscriptionBody {
+            status: "none".into(),
+            subscribed: false,
+            current_period_end: None,
+            updated_at: None,
+        },
+    }))
+}
+
+fn bad_signature(e: signature::SignatureError) -> ApiError {
+    ApiError::BadRequest {
+        status: StatusCode::BAD_REQUEST,
+        code: "invalid_signature",
+        message: e.to_string(),
+    }
+}
+
+fn bad_payload(message: &str) -> ApiError {
+    ApiError::BadRequest {
+        status: StatusCode::BAD_REQUEST,
+        code: "invalid_payload",
+        message: message.to_string(),
+    }
+}
+
+fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
+    v.pointer(pointer).and_then(Value::as_str)
+}
+
+async fn webhook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<axum::Json<Value>, ApiError> {
+    let Some(secret) = &state.stripe_webhook_secret else {
+        // Config validation makes this unreachable while billing is mounted; fail closed anyway.
+        return Err(ApiError::NotFound);
+    };
+    let header = headers
+        .get("stripe-signature")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| bad_signature(signature::SignatureError::Missing))?;
+    let now = Utc::now().timestamp();
+    signature::verify(
+        header,
+        &body,
+        secret.expose_secret(),
+        now,
+        signature::TOLERANCE_SECS,
+    )
+    .map_err(|e| {
+        tracing::warn!(reason = %e, "rejected webhook");
+        bad_signature(e)
+    })?;
+
+    let event: Value =
+        serde_json::from_slice(&body).map_err(|_| bad_payload("body is not JSON"))?;
+    let id = str_at(&event, "/id").ok_or_else(|| bad_payload("event has no id"))?;
+    let kind = str_at(&event, "/type").ok_or_else(|| bad_payload("event has no type"))?;
+    let object = event
+        .pointer("/data/object")
+        .cloned()
+        .unwrap_or(Value::Null);
+
+    let mut tx = state.pool.begin().await?;
+    let fresh = sqlx::query_scalar!(
+        "INSERT INTO stripe_events (id, type) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING id",
+        id,
+        kind
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .is_some();
+    if !fresh {
+        tx.rollback().await?;
+        tracing::info!(
+            event_id = id,
+            event_type = kind,
+            "duplicate webhook event ignored"
+        );
+        return Ok(axum::Json(json!({ "received": true, "duplicate": true })));
+    }
+    let applied = apply(&mut tx, kind, &object).await?;
+    tx.commit().await?;
+    tracing::info!(
+        event_id = id,
+        event_type = kind,
+        applied,
+        "webhook event processed"
+    );
+    Ok(axum::Json(json!({ "received": true, "duplicate": false })))
+}
+
+/// Applies one event; `false` when it referred to nothing we know (still recorded as seen,
+/// because a retry would not find anything either).
+async fn apply(tx: &mut sqlx::PgConnection, kind: &str, object: &Value) -> Result<bool, ApiError> {
+    let customer = str_at(object, "/customer");
+    match kind {
+        "checkout.session.completed" => {
+            let user_id =
+                str_at(object, "/client_reference_id").and_then(|s| Uuid::parse_str(s).ok());
+            let (Some(user_id), Some(customer)) = (user_id, customer) else {
+                tracing::warn!("checkout.session.completed without client_reference_id/customer");
+                return Ok(false);
+            };
+            let subscription = str_at(object, "/subscription");
+            let done = sqlx::query!(
+                "INSERT INTO subscriptions (user_id, stripe_customer_id, stripe_subscription_id, status)
+                 SELECT id, $2, $3, 'active' FROM users WHERE id = $1
+                 ON CONFLICT (user_id) DO UPDATE
+                 SET stripe_customer_id = EXCLUDED.stripe_customer_id,
+                     stripe_subscription_id = COALESCE(EXCLUDED.stripe_subscription_id,
+                                                       subscriptions.stripe_subscription_id),
+                     status = 'active', updated_at = now()",
+                user_id,
+                customer,
+                subscription
+            )
+            .execute(&mut *tx)
+            .await?;
+            Ok(done.rows_affected() > 0)
+        }
+        "invoice.paid" | "invoice.payment_failed" | "customer.subscription.deleted" => {
+            let Some(customer) = customer else {
+                return Ok(false);
+            };
+            let status = match kind {
+                "invoice.paid" => "active",
+                "invoice.payment_failed" => "past_due",
+                _ => "canceled",
+            };
+            let period_end = if kind == "invoice.paid" {
+                object
+                    .pointer("/lines/data/0/period/end")
+                    .and_then(Value::as_i64)
+                    .and_then(|ts| DateTime::<Utc>::from_timestamp(ts, 0))
+            } else {
+                None
+            };
+            let done = sqlx::query!(
+                "UPDATE subscriptions
+                 SET status = $2, current_period_end = COALESCE($3, current_period_end), updated_at = now()
+                 WHERE stripe_customer_id = $1",
+                customer,
+                status,
+                period_end
+            )
+            .execute(&mut *tx)
+            .await?;
+            Ok(done.rows_affected() > 0)
+        }
+        _ => Ok(false),
+    }
+}

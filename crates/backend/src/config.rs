@@ -1,0 +1,186 @@
+//! The backend's settings: every one a clap flag that also reads an env var (see DESIGN.md).
+//!
+//! Secrets (`DATABASE_URL`, `JWT_SECRET`, `STRIPE_WEBHOOK_SECRET`) are declared with
+//! `hide_env_values`, so `--help` and start-up errors never print them, and are held as
+//! [`SecretString`] so a stray `{:?}` cannot leak them either.
+
+use std::time::Duration;
+
+use clap::{ArgAction, Parser, Subcommand};
+use secrecy::SecretString;
+use service_runtime::healthcheck::HealthcheckArgs;
+use service_runtime::telemetry::LogArgs;
+use service_runtime::ServeArgs;
+use sqlx::postgres::PgConnectOptions;
+
+/// HS256 keys shorter than the hash output make brute-forcing the key easier than the hash.
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
+/// The backend API: auth, accounts, transactions and Stripe billing on PostgreSQL.
+#[derive(Parser, Debug)]
+#[command(name = "backend", version, subcommand_negates_reqs = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Port to listen on.
+    #[arg(long, env = "PORT", default_value_t = 5000)]
+    pub port: u16,
+
+    /// PostgreSQL connection URL (postgres://user:password@host:port/db).
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, required = true,
+          value_parser = parse_database_url)]
+    pub database_url: Option<PgConnectOptions>,
+
+    /// Most connections the pool opens to PostgreSQL.
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub database_max_connections: u32,
+
+    /// How long a request waits for a database connection before answering 503.
+    #[arg(long, env = "DATABASE_ACQUIRE_TIMEOUT", default_value = "3s",
+          value_parser = service_runtime::config::parse_duration)]
+    pub database_acquire_timeout: Duration,
+
+    /// Key for signing session tokens (HS256), at least 32 bytes.
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true, required = true,
+          value_parser = parse_jwt_secret)]
+    pub jwt_secret: Option<SecretString>,
+
+    /// How long a session token stays valid.
+    #[arg(long, env = "JWT_TTL", default_value = "24h",
+          value_parser = service_runtime::config::parse_duration)]
+    pub jwt_ttl: Duration,
+
+    /// Stripe webhook signing secret (`whsec_...`); required while subscriptions are enabled.
+    #[arg(long, env = "STRIPE_WEBHOOK_SECRET", hide_env_values = true,
+          value_parser = parse_secret)]
+    pub stripe_webhook_secret: Option<SecretString>,
+
+    /// Turn billing on. When false, billing routes answer 404 and every user counts as subscribed.
+    #[arg(long, env = "SUBSCRIPTIONS_ENABLED", default_value_t = true, action = ArgAction::Set,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub subscriptions_enabled: bool,
+
+    /// Browser origins allowed to call the API (comma-separated), e.g. the SPA.
+    #[arg(
+        long,
+        env = "CORS_ALLOWED_ORIGINS",
+        value_delimiter = ',',
+        default_value = "http://localhost:3000,http://127.0.0.1:3000"
+    )]
+    pub cors_allowed_origins: Vec<String>,
+
+    /// Login attempts allowed per client address per minute (then 429).
+    #[arg(long, env = "LOGIN_ATTEMPTS_PER_MINUTE", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub login_attempts_per_minute: u32,
+
+    #[command(flatten)]
+    pub serve: ServeArgs,
+
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Probe this service's /healthz (exit 0 healthy, 1 not); the container HEALTHCHECK.
+    Healthcheck(HealthcheckArgs),
+}
+
+impl Cli {
+    /// Checks the rules clap cannot express; the error is one line naming the setting.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.subscriptions_enabled && self.stripe_webhook_secret.is_none() {
+            return Err(
+                "--stripe-webhook-secret (env STRIPE_WEBHOOK_SECRET) is required while \
+                        SUBSCRIPTIONS_ENABLED is true"
+                    .into(),
+            );
+        }
+        for origin in &self.cors_allowed_origins {
+            if origin.trim().parse::<axum::http::HeaderValue>().is_err() {
+                return Err(format!(
+                    "--cors-allowed-origins (env CORS_ALLOWED_ORIGINS): invalid origin '{origin}'"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn parse_database_url(s: &str) -> Result<PgConnectOptions, String> {
+    // The URL may hold a password: the error must not echo it (clap redacts the value itself).
+    s.parse::<PgConnectOptions>()
+        .map_err(|_| "not a valid postgres:// URL".to_string())
+}
+
+fn parse_jwt_secret(s: &str) -> Result<SecretString, String> {
+    if s.len() < MIN_JWT_SECRET_BYTES {
+        return Err(format!(
+            "must be at least {MIN_JWT_SECRET_BYTES} bytes (got {})",
+            s.len()
+        ));
+    }
+    Ok(SecretString::from(s))
+}
+
+fn parse_secret(s: &str) -> Result<SecretString, String> {
+    if s.is_empty() {
+        return Err("must not be empty".into());
+    }
+    Ok(SecretString::from(s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use service_runtime::config::{try_parse_from, ConfigError};
+
+    fn invalid(args: &[&str]) -> String {
+        match try_parse_from::<Cli, _, _>(args) {
+            Err(ConfigError::Invalid(line)) => line,
+            Err(ConfigError::Display(e)) => panic!("unexpected display: {e}"),
+            Ok(_) => panic!("expected an invalid config"),
+        }
+    }
+
+    const DB: &str = "postgres://u:pw@localhost/db";
+    const KEY: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn short_jwt_secret_is_rejected_without_echoing_it() {
+        let line = invalid(&["backend", "--database-url", DB, "--jwt-secret", "shorty"]);
+        assert!(line.contains("JWT_SECRET"), "{line}");
+        assert!(!line.contains("shorty"), "{line}");
+    }
+
+    #[test]
+    fn webhook_secret_required_only_with_subscriptions() {
+        let base = ["backend", "--database-url", DB, "--jwt-secret", KEY];
+        let cli = try_parse_from::<Cli, _, _>(base)
+            .map_err(|_| ())
+            .expect("parses");
+        assert!(cli
+            .validate()
+            .expect_err("needs secret")
+            .contains("STRIPE_WEBHOOK_SECRET"));
+        let mut off = base.to_vec();
+        off.extend(["--subscriptions-enabled", "false"]);
+        let cli = try_parse_from::<Cli, _, _>(off)
+            .map_err(|_| ())
+            .expect("parses");
+        assert!(cli.validate().is_ok());
+        assert_eq!(cli.port, 5000);
+    }
+
+    #[test]
+    fn healthcheck_needs_no_secrets() {
+        let cli = try_parse_from::<Cli, _, _>(["backend", "healthcheck"]).map_err(|_| ());
+        assert!(matches!(
+            cli.expect("parses").command,
+            Some(Command::Healthcheck(_))
+        ));
+    }
+}

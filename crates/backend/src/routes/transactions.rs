@@ -1,0 +1,352 @@
+//! `GET|POST /transactions`, `GET|PATCH|DELETE /transactions/{id}`.
+//!
+//! Lists are newest first (`date DESC, id DESC`) with keyset pagination: the opaque `cursor` is
+//! the (date, id) of the last row of the previous page, so pages stay stable while rows are added
+//! and a late page costs the same as the first (it is an index range scan, not an OFFSET).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Router;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::auth::AuthUser;
+use crate::error::{ApiError, Json, Path, Query};
+use crate::state::AppState;
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 200;
+const MAX_DESCRIPTION_CHARS: usize = 1000;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/transactions", get(list).post(create))
+        .route("/transactions/{id}", get(show).patch(update).delete(remove))
+}
+
+#[derive(Serialize, Debug)]
+pub struct Transaction {
+    id: Uuid,
+    date: NaiveDate,
+    amount_cents: i64,
+    description: String,
+    debit_account_id: Uuid,
+    credit_account_id: Uuid,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(Serialize)]
+struct Page {
+    items: Vec<Transaction>,
+    next_cursor: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct NewTransaction {
+    date: String,
+    amount_cents: i64,
+    #[serde(default)]
+    description: String,
+    debit_account_id: Uuid,
+    credit_account_id: Uuid,
+}
+
+#[derive(Deserialize)]
+struct TransactionPatch {
+    date: Option<String>,
+    amount_cents: Option<i64>,
+    description: Option<String>,
+    debit_account_id: Option<Uuid>,
+    credit_account_id: Option<Uuid>,
+}
+
+/// Query parameters arrive as strings so that a bad one is reported by name.
+#[derive(Deserialize)]
+struct ListParams {
+    from: Option<String>,
+    to: Option<String>,
+    account_id: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+fn parse_date(field: &'static str, s: &str) -> Result<NaiveDate, ApiError> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| ApiError::validation(field, "must be a date like 2026-01-31"))
+}
+
+/// The cursor is hex of `date/id`: opaque to clients, trivially checked here.
+fn encode_cursor(date: NaiveDate, id: Uuid) -> String {
+    hex::encode(format!("{date}/{id}"))
+}
+
+fn decode_cursor(s: &str) -> Result<(NaiveDate, Uuid), ApiError> {
+    let bad = || ApiError::validation("cursor", "is not a cursor returned by this API");
+    let raw = hex::decode(s).map_err(|_| bad())?;
+    let text = String::from_utf8(raw).map_err(|_| bad())?;
+    let (date, id) = text.split_once('/').ok_or_else(bad)?;
+    let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| bad())?;
+    let id = Uuid::parse_str(id).map_err(|_| bad())?;
+    Ok((date, id))
+}
+
+/// A transaction as it is about to be written, validated field by field.
+struct Valid {
+    date: NaiveDate,
+    amount_cents: i64,
+    description: String,
+    debit_account_id: Uuid,
+    credit_account_id: Uuid,
+}
+
+async fn validate(state: &AppState, user: AuthUser, t: Valid) -> Result<Valid, ApiError> {
+    if t.amount_cents <= 0 {
+        return Err(ApiError::validation(
+            "amount_cents",
+            "must be greater than 0",
+        ));
+    }
+    if t.description.chars().count() > MAX_DESCRIPTION_CHARS {
+        return Err(ApiError::validation(
+            "description",
+            format!("must be at most {MAX_DESCRIPTION_CHARS} characters"),
+        ));
+    }
+    if t.debit_account_id == t.credit_account_id {
+        return Err(ApiError::validation(
+            "credit_account_id",
+            "must differ from debit_account_id",
+        ));
+    }
+    let owned = sqlx::query_scalar!(
+        "SELECT id FROM accounts WHERE user_id = $1 AND id = ANY($2)",
+        user.id,
+        &[t.debit_account_id, t.credit_account_id][..]
+    )
+    .fetch_all(&state.pool)
+    .await?;
+    if !owned.contains(&t.debit_account_id) {
+        return Err(ApiError::validation("debit_account_id", "no such account"));
+    }
+    if !owned.contains(&t.credit_account_id) {
+        return Err(ApiError::validation("credit_account_id", "no such account"));
+    }
+    Ok(t)
+}
+
+/// An account deleted between validation and write trips the foreign key: same answer.
+fn write_error(e: sqlx::Error) -> ApiError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+            ApiError::validation("debit_account_id", "no such account")
+        }
+        _ => ApiError::from(e),
+    }
+}
+
+async fn list(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Query(params): Query<ListParams>,
+) -> Result<axum::Json<Page>, ApiError> {
+    let from = params
+        .from
+        .as_deref()
+        .map(|s| parse_date("from", s))
+        .transpose()?;
+    let to = params
+        .to
+        .as_deref()
+        .map(|s| parse_date("to", s))
+        .transpose()?;
+    let account_id = params
+        .account_id
+        .as_deref()
+        .map(|s| {
+            Uuid::parse_str(s.trim())
+                .map_err(|_| ApiError::validation("account_id", "must be a UUID"))
+        })
+        .transpose()?;
+    let limit = match params.limit.as_deref() {
+        None => DEFAULT_LIMIT,
+        Some(s) => match s.trim().parse::<i64>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+            _ => {
+                return Err(ApiError::validation(
+                    "limit",
+                    format!("must be a whole number from 1 to {MAX_LIMIT}"),
+                ))
+            }
+        },
+    };
+    let cursor = params
+        .cursor
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(decode_cursor)
+        .transpose()?;
+    let (after_date, after_id) = cursor.unzip();
+
+    // Absent bounds become +-infinity / the largest UUID, so the row comparison is always an
+    // index range condition on (user_id, date DESC, id DESC).
+    let mut items = sqlx::query_as!(
+        Transaction,
+        r#"SELECT id, date, amount_cents, description, debit_account_id, credit_account_id, created_at
+           FROM transactions
+           WHERE user_id = $1
+             AND date >= COALESCE($2::date, '-infinity'::date)
+             AND date <= COALESCE($3::date, 'infinity'::date)
+             AND ($4::uuid IS NULL OR debit_account_id = $4 OR credit_account_id = $4)
+             AND (date, id) < (COALESCE($5::date, 'infinity'::date),
+                               COALESCE($6::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid))
+           ORDER BY date DESC, id DESC
+           LIMIT $7"#,
+        user.id,
+        from,
+        to,
+        account_id,
+        after_date,
+        after_id,
+        limit + 1
+    )
+    .fetch_all(&state.pool)
+    .await?;
+    let next_cursor = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(|t| encode_cursor(t.date, t.id))
+    } else {
+        None
+    };
+    Ok(axum::Json(Page { items, next_cursor }))
+}
+
+async fn fetch(state: &AppState, user: AuthUser, id: Uuid) -> Result<Transaction, ApiError> {
+    sqlx::query_as!(
+        Transaction,
+        "SELECT id, date, amount_cents, description, debit_account_id, credit_account_id, created_at
+         FROM transactions WHERE user_id = $1 AND id = $2",
+        user.id,
+        id
+    )
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or(ApiError::NotFound)
+}
+
+async fn create(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Json(body): Json<NewTransaction>,
+) -> Result<(StatusCode, axum::Json<Transaction>), ApiError> {
+    let t = Valid {
+        date: parse_date("date", &body.date)?,
+        amount_cents: body.amount_cents,
+        description: body.description.trim().to_string(),
+        debit_account_id: body.debit_account_id,
+        credit_account_id: body.credit_account_id,
+    };
+    let t = validate(&state, user, t).await?;
+    let row = sqlx::query_as!(
+        Transaction,
+        "INSERT INTO transactions
+             (user_id, date, amount_cents, description, debit_account_id, credit_account_id)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         RETURNING id, date, amount_cents, description, debit_account_id, credit_account_id, created_at",
+        user.id,
+        t.date,
+        t.amount_cents,
+        t.description,
+        t.debit_account_id,
+        t.credit_account_id
+    )
+    .fetch_one(&state.pool)
+    .await
+    .map_err(write_error)?;
+    Ok((StatusCode::CREATED, axum::Json(row)))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<Uuid>,
+) -> Result<axum::Json<Transaction>, ApiError> {
+    fetch(&state, user, id).await.map(axum::Json)
+}
+
+async fn update(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<Uuid>,
+    Json(body): Json<TransactionPatch>,
+) -> Result<axum::Json<Transaction>, ApiError> {
+    let current = fetch(&state, user, id).await?;
+    let t = Valid {
+        date: match body.date.as_deref() {
+            Some(s) => parse_date("date", s)?,
+            None => current.date,
+        },
+        amount_cents: body.amount_cents.unwrap_or(current.amount_cents),
+        description: body
+            .description
+            .map(|d| d.trim().to_string())
+            .unwrap_or(current.description),
+        debit_account_id: body.debit_account_id.unwrap_or(current.debit_account_id),
+        credit_account_id: body.credit_account_id.unwrap_or(current.credit_account_id),
+    };
+    let t = validate(&state, user, t).await?;
+    let row = sqlx::query_as!(
+        Transaction,
+        "UPDATE transactions
+         SET date = $3, amount_cents = $4, description = $5,
+             debit_account_id = $6, credit_account_id = $7
+         WHERE user_id = $1 AND id = $2
+         RETURNING id, date, amount_cents, description, debit_account_id, credit_account_id, created_at",
+        user.id,
+        id,
+        t.date,
+        t.amount_cents,
+        t.description,
+        t.debit_account_id,
+        t.credit_account_id
+    )
+    .fetch_optional(&state.pool)
+    .await
+    .map_err(write_error)?
+    .ok_or(ApiError::NotFound)?;
+    Ok(axum::Json(row))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    let deleted = sqlx::query!(
+        "DELETE FROM transactions WHERE user_id = $1 AND id = $2",
+        user.id,
+        id
+    )
+    .execute(&state.pool)
+    .await?;
+    if deleted.rows_affected() == 0 {
+        return Err(ApiError::NotFound);
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trip_and_garbage() {
+        let date = NaiveDate::from_ymd_opt(2026, 1, 31).expect("date");
+        let id = Uuid::new_v4();
+        let c = encode_cursor(date, id);
+        assert_eq!(decode_cursor(&c).ok(), Some((date, id)));
+        assert!(decode_cursor("zz").is_err());
+        assert!(decode_cursor(&hex::encode("2026-01-31")).is_err());
+    }
+}

@@ -1,0 +1,63 @@
+//! Shared request state: the pool, the token keys, billing settings and the login limiter.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+
+use crate::auth::jwt::JwtKeys;
+use crate::auth::rate_limit::RateLimiter;
+
+/// What the routes need to know, independent of how it was configured (flags, tests).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub jwt_secret: SecretString,
+    pub jwt_ttl: Duration,
+    pub stripe_webhook_secret: Option<SecretString>,
+    pub subscriptions_enabled: bool,
+    pub login_attempts_per_minute: u32,
+    pub cors_allowed_origins: Vec<String>,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub jwt: Arc<JwtKeys>,
+    pub stripe_webhook_secret: Option<SecretString>,
+    pub subscriptions_enabled: bool,
+    pub login_limiter: Arc<RateLimiter>,
+    pub cors_allowed_origins: Vec<String>,
+}
+
+impl AppState {
+    pub fn new(pool: PgPool, settings: Settings) -> Self {
+        AppState {
+            pool,
+            jwt: Arc::new(JwtKeys::new(&settings.jwt_secret, settings.jwt_ttl)),
+            stripe_webhook_secret: settings.stripe_webhook_secret,
+            subscriptions_enabled: settings.subscriptions_enabled,
+            login_limiter: Arc::new(RateLimiter::new(
+                settings.login_attempts_per_minute,
+                Duration::from_secs(60),
+            )),
+            cors_allowed_origins: settings.cors_allowed_origins,
+        }
+    }
+}
+
+/// A pool that connects on first use, so the service starts (and /healthz answers) while
+/// PostgreSQL is still down; requests then wait at most `acquire_timeout` and answer 503.
+/// Connections are pinged before use, so the pool recovers by itself when the database returns.
+pub fn lazy_pool(
+    options: PgConnectOptions,
+    max_connections: u32,
+    acquire_timeout: Duration,
+) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(acquire_timeout)
+        .test_before_acquire(true)
+        .connect_lazy_with(options)
+}

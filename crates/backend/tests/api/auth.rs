@@ -1,0 +1,196 @@
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{expect, expect_error, spawn_app, spawn_app_with, Options};
+
+#[tokio::test]
+async fn signup_login_me_and_their_errors() {
+    let app = spawn_app().await;
+
+    let res = app
+        .post(
+            "/auth/signup",
+            None,
+            &json!({"email": "  Ann@Example.COM ", "password": "correct horse battery"}),
+        )
+        .await;
+    let body = expect(res, StatusCode::CREATED).await;
+    assert_eq!(body["user"]["email"], "ann@example.com");
+    assert_eq!(body["user"]["subscribed"], false);
+    let token = body["token"].as_str().expect("token").to_string();
+
+    let me = expect(app.get("/users/me", Some(&token)).await, StatusCode::OK).await;
+    assert_eq!(me["email"], "ann@example.com");
+    assert_eq!(me["id"], body["user"]["id"]);
+
+    // The same address in another spelling is the same account.
+    let res = app
+        .post(
+            "/auth/signup",
+            None,
+            &json!({"email": "ANN@example.com", "password": "another password"}),
+        )
+        .await;
+    expect_error(res, StatusCode::CONFLICT, "email_taken").await;
+
+    let res = app
+        .post(
+            "/auth/signup",
+            None,
+            &json!({"email": "not-an-email", "password": "correct horse battery"}),
+        )
+        .await;
+    let err = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(err["field"], "email");
+
+    let res = app
+        .post(
+            "/auth/signup",
+            None,
+            &json!({"email": "bob@example.com", "password": "short"}),
+        )
+        .await;
+    let err = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(err["field"], "password");
+
+    let res = app
+        .post(
+            "/auth/login",
+            None,
+            &json!({"email": "ann@EXAMPLE.com ", "password": "correct horse battery"}),
+        )
+        .await;
+    let login = expect(res, StatusCode::OK).await;
+    let login_token = login["token"].as_str().expect("token");
+    let me = expect(
+        app.get("/users/me", Some(login_token)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(me["email"], "ann@example.com");
+
+    // Wrong password and unknown email: indistinguishable answers.
+    let wrong = app
+        .post(
+            "/auth/login",
+            None,
+            &json!({"email": "ann@example.com", "password": "wrong password"}),
+        )
+        .await;
+    let unknown = app
+        .post(
+            "/auth/login",
+            None,
+            &json!({"email": "nobody@example.com", "password": "wrong password"}),
+        )
+        .await;
+    let wrong = expect(wrong, StatusCode::UNAUTHORIZED).await;
+    let unknown = expect(unknown, StatusCode::UNAUTHORIZED).await;
+    assert_eq!(wrong, unknown);
+    assert_eq!(wrong["error"]["code"], "invalid_credentials");
+
+    expect_error(
+        app.get("/users/me", None).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+    expect_error(
+        app.get("/users/me", Some("garbage")).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn login_is_rate_limited_per_client() {
+    let app = spawn_app_with(Options {
+        login_attempts_per_minute: 3,
+        ..Options::default()
+    })
+    .await;
+    let creds = json!({"email": "nobody@example.com", "password": "whatever123"});
+    for _ in 0..3 {
+        let res = app.post("/auth/login", None, &creds).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    let res = app.post("/auth/login", None, &creds).await;
+    assert!(res.headers().contains_key("retry-after"));
+    expect_error(res, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn malformed_requests_answer_json_errors() {
+    let app = spawn_app().await;
+    let res = app
+        .client
+        .post(app.url("/auth/signup"))
+        .header("content-type", "application/json")
+        .body("{\"email\": ")
+        .send()
+        .await
+        .expect("request");
+    expect_error(res, StatusCode::BAD_REQUEST, "malformed_json").await;
+
+    let res = app
+        .post("/auth/signup", None, &json!({"email": "a@b.io"}))
+        .await;
+    let err = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body").await;
+    assert!(
+        err["message"].as_str().expect("msg").contains("password"),
+        "{err}"
+    );
+
+    let res = app
+        .client
+        .post(app.url("/auth/signup"))
+        .body("email=a")
+        .send()
+        .await
+        .expect("request");
+    expect_error(
+        res,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    )
+    .await;
+
+    expect_error(
+        app.get("/no/such/route", None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let res = app
+        .client
+        .put(app.url("/accounts"))
+        .send()
+        .await
+        .expect("request");
+    expect_error(res, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
+
+    // CORS: the SPA's origin may call the API from the browser.
+    let res = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.url("/accounts"))
+        .header("origin", "http://localhost:3000")
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization,content-type",
+        )
+        .send()
+        .await
+        .expect("preflight");
+    assert_eq!(
+        res.headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.as_bytes()),
+        Some(&b"http://localhost:3000"[..])
+    );
+    app.finish().await;
+}

@@ -1,0 +1,218 @@
+//! `spawn_app()`: a migrated database of its own plus the real router on a real listener.
+
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use axum::middleware::from_fn;
+use backend::state::{lazy_pool, AppState, Settings};
+use reqwest::{Response, StatusCode};
+use secrecy::SecretString;
+use serde_json::Value;
+use service_runtime::telemetry::access_log;
+use service_runtime::Health;
+use sqlx::postgres::PgConnectOptions;
+use test_support::{Cluster, TestDb};
+use tokio::task::JoinHandle;
+
+pub const WEBHOOK_SECRET: &str = "whsec_test_0123456789abcdef";
+pub const JWT_SECRET: &str = "test-jwt-secret-that-is-long-enough-0123";
+
+/// Settings for a test app; `Default` is billing on, generous login limit.
+pub struct Options {
+    pub subscriptions_enabled: bool,
+    pub login_attempts_per_minute: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            subscriptions_enabled: true,
+            login_attempts_per_minute: 100,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    /// `None` when the test brought its own database (see [`serve`]).
+    pub db: Option<TestDb>,
+    pub pool: sqlx::PgPool,
+    server: JoinHandle<()>,
+}
+
+/// Makes sure a PostgreSQL server is there: `DATABASE_URL`, or one throwaway cluster for this
+/// test binary. The cluster lives in a static (never dropped; test-support's exit hook removes
+/// it), because `test_support::server_url()` alone drops its cluster as soon as it has the URL.
+/// Blocking: call it off the async thread.
+fn ensure_server() {
+    static CLUSTER: OnceLock<Option<Cluster>> = OnceLock::new();
+    CLUSTER.get_or_init(|| match std::env::var("DATABASE_URL") {
+        Ok(url) if !url.is_empty() => None,
+        _ => {
+            let cluster = Cluster::start();
+            // Edition 2021: set_var is safe; this runs once, before any test reads the variable.
+            std::env::set_var("DATABASE_URL", cluster.url());
+            Some(cluster)
+        }
+    });
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Options::default()).await
+}
+
+pub async fn spawn_app_with(options: Options) -> TestApp {
+    tokio::task::spawn_blocking(ensure_server)
+        .await
+        .expect("test PostgreSQL");
+    let db = TestDb::new().await;
+    backend::MIGRATOR.run(&db.pool).await.expect("migrate");
+    let mut app = serve(&db.url, options).await;
+    app.db = Some(db);
+    app
+}
+
+/// Serves the backend against an already migrated database at `url`.
+pub async fn serve(url: &str, options: Options) -> TestApp {
+    let connect: PgConnectOptions = url.parse().expect("database url");
+    let pool = lazy_pool(connect, 5, options.acquire_timeout);
+    let state = AppState::new(
+        pool.clone(),
+        Settings {
+            jwt_secret: SecretString::from(JWT_SECRET),
+            jwt_ttl: Duration::from_secs(3600),
+            stripe_webhook_secret: Some(SecretString::from(WEBHOOK_SECRET)),
+            subscriptions_enabled: options.subscriptions_enabled,
+            login_attempts_per_minute: options.login_attempts_per_minute,
+            cors_allowed_origins: vec!["http://localhost:3000".into()],
+        },
+    );
+    let health = Health::new();
+    let app = backend::app(state)
+        .merge(health.router())
+        .layer(from_fn(access_log));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await;
+    });
+    TestApp {
+        base: format!("http://{addr}"),
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client"),
+        db: None,
+        pool,
+        server,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Stops the server and drops the test database.
+    pub async fn finish(self) {
+        self.server.abort();
+        self.pool.close().await;
+        if let Some(db) = self.db {
+            db.drop_db().await;
+        }
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        let mut req = self.client.post(self.url(path)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request")
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.client
+            .patch(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        let mut req = self.client.get(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request")
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Response {
+        self.client
+            .delete(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Signs up `email` and returns (token, user id).
+    pub async fn signup(&self, email: &str) -> (String, String) {
+        let res = self
+            .post(
+                "/auth/signup",
+                None,
+                &serde_json::json!({"email": email, "password": "correct horse battery"}),
+            )
+            .await;
+        let body = expect(res, StatusCode::CREATED).await;
+        (
+            body["token"].as_str().expect("token").to_string(),
+            body["user"]["id"].as_str().expect("id").to_string(),
+        )
+    }
+
+    pub async fn create_account(&self, token: &str, name: &str, kind: &str) -> String {
+        let res = self
+            .post(
+                "/accounts",
+                Some(token),
+                &serde_json::json!({"name": name, "type": kind}),
+            )
+            .await;
+        let body = expect(res, StatusCode::CREATED).await;
+        body["id"].as_str().expect("id").to_string()
+    }
+}
+
+/// Asserts the status and returns the JSON body (Null for an empty body).
+pub async fn expect(res: Response, status: StatusCode) -> Value {
+    let got = res.status();
+    let text = res.text().await.expect("body");
+    assert_eq!(got, status, "unexpected status; body: {text}");
+    if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+    }
+}
+
+/// Asserts an error answer in the API's shape and returns its `error` object.
+pub async fn expect_error(res: Response, status: StatusCode, code: &str) -> Value {
+    let body = expect(res, status).await;
+    let error = body["error"].clone();
+    assert_eq!(error["code"], code, "error body: {body}");
+    assert!(error["message"].is_string(), "error body: {body}");
+    error
+}

@@ -1,0 +1,9 @@
+//! Integration tests for the backend API: the real router on a real listener, a real PostgreSQL
+//! database per test (dropped at the end), requests over HTTP.
+
+mod accounts;
+mod auth;
+mod billing;
+mod helpers;
+mod resilience;
+mod transactions;
