@@ -71,3 +71,19 @@ bench: ## Benchmarks against nginx (and Node/express): req/s, p99, RSS, startup,
 	CARGO=$(CARGO) bench/run.sh
 
 .PHONY: bench
+
+# --- Backend: sqlx offline query data (.sqlx/, issue 3) -----------------------------------------
+# Builds read the committed .sqlx/ (SQLX_OFFLINE=true in .cargo/config.toml), so neither CI nor the
+# image build needs a database. Both targets start a throwaway PostgreSQL from
+# /usr/lib/postgresql/*/bin (unix socket only, as the postgres user when run as root), apply the
+# migrations with psql, and compile the backend against it; no sqlx-cli needed.
+sqlx-prepare: ## Regenerate .sqlx/ after changing a query or a migration (commit the result)
+	CARGO=$(CARGO) crates/backend/scripts/sqlx-prepare.sh .sqlx
+
+sqlx-check: ## Fail when .sqlx/ is stale (regenerates into a temp dir and diffs)
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	  CARGO=$(CARGO) crates/backend/scripts/sqlx-prepare.sh "$$tmp/sqlx" && \
+	  if diff -r .sqlx "$$tmp/sqlx"; then echo ".sqlx/ is up to date"; else \
+	    echo "error: .sqlx/ is stale: run 'make sqlx-prepare' and commit .sqlx/" >&2; exit 1; fi
+
+.PHONY: sqlx-prepare sqlx-check
