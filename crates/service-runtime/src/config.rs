@@ -58,12 +58,23 @@ where
 /// Renders a clap error as one line that names the env var behind the flag and hides secrets.
 fn one_line(err: &clap::Error, cmd: &Command) -> String {
     let rendered = err.render().to_string();
-    let mut line = rendered
-        .lines()
+    let mut lines = rendered.lines();
+    let mut line = lines
         .next()
         .unwrap_or("invalid configuration")
         .trim_start_matches("error: ")
         .to_string();
+    // "the following required arguments were not provided:" lists the flags on the indented
+    // lines that follow: keep them, or the line names no setting.
+    if line.ends_with(':') {
+        let listed: Vec<&str> = lines
+            .take_while(|l| l.starts_with(' ') && !l.trim().is_empty())
+            .map(str::trim)
+            .collect();
+        if !listed.is_empty() {
+            line = format!("{line} {}", listed.join(", "));
+        }
+    }
     let mut envs = Vec::new();
     for arg in all_args(cmd) {
         let Some(long) = arg.get_long() else { continue };
@@ -205,6 +216,22 @@ mod tests {
             line.contains("--timeout") && line.contains("soon"),
             "{line}"
         );
+    }
+
+    #[test]
+    fn missing_required_flags_are_named_with_their_env() {
+        #[derive(Parser, Debug)]
+        struct Needs {
+            #[arg(long, env = "TEST_CFG_NEEDED_URL", hide_env_values = true)]
+            needed_url: String,
+        }
+        let line = match try_parse_from::<Needs, _, _>(["x"]) {
+            Err(ConfigError::Invalid(line)) => line,
+            other => panic!("expected an invalid config, got {other:?}"),
+        };
+        assert!(!line.contains('\n'), "{line}");
+        assert!(line.contains("--needed-url"), "{line}");
+        assert!(line.contains("TEST_CFG_NEEDED_URL"), "{line}");
     }
 
     #[test]
