@@ -40,15 +40,29 @@ impl Failure {
 
     /// Prints `error: outer: cause: root cause` to stderr and returns the exit code.
     pub fn report(&self) -> ExitCode {
-        eprintln!("error: {}", service_runtime::config::chain(&self.error));
+        eprintln!("error: {}", chain(&self.error));
         ExitCode::from(self.code)
     }
 }
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", service_runtime::config::chain(&self.error))
+        write!(f, "{}", chain(&self.error))
     }
+}
+
+/// `outer: cause: root cause` on one line, skipping a cause its parent already quotes
+/// (sqlx's "error communicating with database: Connection refused" wraps that io error).
+pub fn chain(err: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if parts.last().is_some_and(|prev| prev.ends_with(&text)) {
+            continue;
+        }
+        parts.push(text);
+    }
+    parts.join(": ")
 }
 
 impl From<anyhow::Error> for Failure {
@@ -57,5 +71,18 @@ impl From<anyhow::Error> for Failure {
             code: FAILURE,
             error,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn chain_skips_causes_already_quoted() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused");
+        let err = anyhow::Error::new(sqlx::Error::Io(io)).context("database not reachable");
+        assert_eq!(
+            super::chain(&err),
+            "database not reachable: error communicating with database: Connection refused"
+        );
     }
 }

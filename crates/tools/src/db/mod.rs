@@ -184,7 +184,7 @@ where
                 eprintln!(
                     "{prefix}: attempt {n}/{}: database not reachable yet: {}; {next}",
                     retry.attempts,
-                    service_runtime::config::chain(&err)
+                    crate::exit::chain(&err)
                 );
                 last = Some(err);
                 if n < retry.attempts {
