@@ -67,7 +67,8 @@ pub enum Command {
     /// namespace and at `https://NAMESPACE.BASE` with the test key otherwise, and saved to the
     /// store. Then every occurrence of the placeholder in the target file is replaced by the secret.
     /// The target is checked for the placeholder before Stripe is called. Both files are written
-    /// atomically (store mode 0600, target keeps its mode); on any error no file changes.
+    /// atomically (store mode 0600, target keeps its mode); when Stripe or a check fails, no file
+    /// changes. The secret is never printed.
     InjectStripeSecret(InjectArgs),
 
     /// Manage the namespaces' Stripe webhook endpoints recorded in the store file.

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use sqlx::migrate::Migrate;
 use sqlx::{Connection, PgConnection};
 
 use crate::helpers::{closed_port, count, fresh_db, run, table_exists, tools, Run};
@@ -69,6 +70,9 @@ async fn migrating_again_is_a_no_op() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_concurrent_migrations_both_succeed() {
     let db = fresh_db().await;
+    // Hold the migrator's advisory lock so both runs are certainly in flight at once, queued on it.
+    let mut holder = PgConnection::connect(&db.url).await.expect("connect");
+    holder.lock().await.expect("take the migration lock");
     let spawn = || {
         let mut cmd = tools(&["db-migrate"]);
         cmd.env("DATABASE_URL", &db.url)
@@ -77,6 +81,22 @@ async fn two_concurrent_migrations_both_succeed() {
         cmd.spawn().expect("spawn tools")
     };
     let (a, b) = (spawn(), spawn());
+    let mut waiting = 0;
+    for _ in 0..200 {
+        waiting = sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database \
+             WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = current_database()",
+        )
+        .fetch_one(&mut holder)
+        .await
+        .expect("pg_locks");
+        if waiting == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(waiting, 2, "both runs should be waiting for the lock");
+    holder.unlock().await.expect("release the lock");
     let outs = tokio::task::spawn_blocking(move || {
         [a, b].map(|c| Run::from_output(c.wait_with_output().expect("wait")))
     })
@@ -97,6 +117,7 @@ async fn two_concurrent_migrations_both_succeed() {
     assert_eq!((applied, noop), (1, 1), "{outs:#?}");
     assert_eq!(count(&db, "_sqlx_migrations").await, 1);
     assert!(table_exists(&db, "transactions").await);
+    let _ = holder.close().await;
     db.drop_db().await;
 }
 
