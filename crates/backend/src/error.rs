@@ -28,6 +28,12 @@ pub enum ApiError {
         code: &'static str,
         message: String,
     },
+    /// JSON that parses but does not fit the expected shape (422); names the field if it can.
+    #[error("{message}")]
+    InvalidBody {
+        field: Option<String>,
+        message: String,
+    },
     #[error("missing or invalid bearer token")]
     Unauthorized,
     #[error("invalid email or password")]
@@ -60,6 +66,7 @@ impl ApiError {
         match self {
             ApiError::Validation { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             ApiError::BadRequest { status, code, .. } => (*status, code),
+            ApiError::InvalidBody { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
@@ -123,6 +130,12 @@ impl IntoResponse for ApiError {
             error["field"] = json!(field);
             error["message"] = json!(format!("{field}: {message}"));
         }
+        if let ApiError::InvalidBody {
+            field: Some(field), ..
+        } = &self
+        {
+            error["field"] = json!(field);
+        }
         let mut response = (status, axum::Json(json!({ "error": error }))).into_response();
         match &self {
             ApiError::RateLimited { retry_after_secs } => {
@@ -144,7 +157,13 @@ impl IntoResponse for ApiError {
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         let code = match &r {
-            JsonRejection::JsonDataError(_) => "invalid_body",
+            JsonRejection::JsonDataError(_) => {
+                let message = r.body_text();
+                return ApiError::InvalidBody {
+                    field: field_of(&message),
+                    message,
+                };
+            }
             JsonRejection::JsonSyntaxError(_) => "malformed_json",
             JsonRejection::MissingJsonContentType(_) => "unsupported_media_type",
             _ => "bad_body",
@@ -154,6 +173,49 @@ impl From<JsonRejection> for ApiError {
             code,
             message: r.body_text(),
         }
+    }
+}
+
+/// The field a JSON data error is about. axum renders them through serde_path_to_error as
+/// "...target type: amount_cents: invalid type: ..." or, at the top level,
+/// "...target type: missing field `password` at line 1 column 9".
+fn field_of(message: &str) -> Option<String> {
+    let detail = message
+        .split_once("target type: ")
+        .map_or(message, |(_, d)| d);
+    if let Some(rest) = detail.strip_prefix("missing field `") {
+        return rest.split_once('`').map(|(f, _)| f.to_string());
+    }
+    let (path, _) = detail.split_once(": ")?;
+    let plausible = !path.is_empty()
+        && path
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '[' | ']'));
+    plausible.then(|| path.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field_of;
+
+    #[test]
+    fn names_the_field_of_json_data_errors() {
+        let p = "Failed to deserialize the JSON body into the target type: ";
+        assert_eq!(
+            field_of(&format!("{p}missing field `password` at line 1 column 9")).as_deref(),
+            Some("password")
+        );
+        assert_eq!(
+            field_of(&format!(
+                "{p}amount_cents: invalid type: string \"x\", expected i64 at line 1 column 5"
+            ))
+            .as_deref(),
+            Some("amount_cents")
+        );
+        assert_eq!(
+            field_of(&format!("{p}invalid type: map, expected a string")),
+            None
+        );
     }
 }
 

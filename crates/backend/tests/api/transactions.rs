@@ -73,6 +73,12 @@ async fn transaction_crud_validation_and_isolation() {
         let err = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
         assert_eq!(err["field"], field, "{body}");
     }
+    // Wrong JSON types are reported with the field's name too.
+    let res = app
+        .patch(&path, &ann, &json!({"amount_cents": "12.50"}))
+        .await;
+    let err = expect_error(res, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body").await;
+    assert_eq!(err["field"], "amount_cents");
     let res = app
         .patch(&path, &ann, &json!({"credit_account_id": food}))
         .await;
