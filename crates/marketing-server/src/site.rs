@@ -338,9 +338,19 @@ impl Plan {
         security: &HeaderMap,
         with_etag: bool,
     ) -> Resource {
-        let smaller = |v: Vec<u8>| (v.len() < self.body.len()).then(|| Bytes::from(v));
-        let gzip = self.gzip_sibling.clone().or_else(|| gzip.and_then(smaller));
-        let br = self.br_sibling.clone().or_else(|| br.and_then(smaller));
+        // `into_boxed_slice` drops spare capacity: these buffers live as long as the process.
+        let smaller =
+            |v: Vec<u8>| (v.len() < self.body.len()).then(|| Bytes::from(v.into_boxed_slice()));
+        // A sibling is the site's own choice, but one larger than the file is never worth sending.
+        let fits = |b: &Bytes| b.len() < self.body.len();
+        let gzip = match &self.gzip_sibling {
+            Some(sibling) => Some(sibling.clone()).filter(fits),
+            None => gzip.and_then(smaller),
+        };
+        let br = match &self.br_sibling {
+            Some(sibling) => Some(sibling.clone()).filter(fits),
+            None => br.and_then(smaller),
+        };
         let varies = gzip.is_some() || br.is_some();
         let variant = |body: Bytes, encoding: Option<&'static str>| {
             self.variant(body, encoding, varies, security, with_etag)
@@ -441,8 +451,14 @@ fn brotli(data: &[u8]) -> Vec<u8> {
 
 /// A strong ETag: the first 12 bytes of the SHA-256 of exactly the bytes sent.
 fn etag_of(body: &[u8]) -> HeaderValue {
+    use std::fmt::Write as _;
     let digest = Sha256::digest(body);
-    let tag = format!("\"{}\"", hex::encode(&digest[..12]));
+    let mut tag = String::with_capacity(26);
+    tag.push('"');
+    for byte in &digest[..12] {
+        let _ = write!(tag, "{byte:02x}");
+    }
+    tag.push('"');
     HeaderValue::from_str(&tag).unwrap_or(HeaderValue::from_static("\"0\""))
 }
 

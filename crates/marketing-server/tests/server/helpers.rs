@@ -116,6 +116,12 @@ pub fn fixture() -> Fixture {
         [0x89u8, b'P', b'N', b'G', 1, 2, 3, 4, 5, 6, 7, 8],
     );
     f.write(".env", "DATABASE_PASSWORD=hunter2");
+    // A symlink out of the site must not become a way to read the secret.
+    std::os::unix::fs::symlink(f.dir.path().join("secret"), f.site_dir().join("leak.txt"))
+        .expect("symlink");
+    // A "precompressed" sibling larger than its file is not worth sending.
+    f.write("tiny.txt", "hi");
+    f.write("tiny.txt.gz", gzip(b"hi"));
     f
 }
 

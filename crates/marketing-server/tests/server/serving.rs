@@ -132,6 +132,14 @@ async fn precompressed_siblings_are_served_when_present() {
     );
     let r = c.get(&url).send().await.expect("get");
     assert_eq!(r.text().await.expect("body"), long_text("plain-pre"));
+    let r = c
+        .get(format!("{}/tiny.txt", server.base))
+        .header(ACCEPT_ENCODING, "gzip")
+        .send()
+        .await
+        .expect("get");
+    assert!(r.headers().get(CONTENT_ENCODING).is_none());
+    assert_eq!(r.text().await.expect("body"), "hi");
 }
 
 #[tokio::test]

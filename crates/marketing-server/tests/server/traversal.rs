@@ -24,6 +24,7 @@ async fn traversal_attempts_are_refused_with_404() {
         "//secret",
         "/secret%00.html",
         "/.env",
+        "/leak.txt",
     ] {
         let (status, text) = raw_get(server.addr, target).await;
         assert_eq!(status, 404, "{target}: {text}");
