@@ -47,6 +47,25 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<(), Write
     Ok(())
 }
 
+/// Checks that [`write_atomic`] could create its temporary file next to `path`, without
+/// changing anything: callers about to do something irreversible (create a Stripe endpoint)
+/// check first that they will be able to record the result.
+pub fn check_writable(path: &Path) -> Result<(), WriteError> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    tempfile::Builder::new()
+        .prefix(".tools-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map(drop)
+        .map_err(|source| WriteError {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
 /// The permission bits of an existing file (to keep them when replacing it).
 pub fn mode_of(path: &Path) -> std::io::Result<u32> {
     Ok(fs::metadata(path)?.permissions().mode() & 0o7777)
@@ -68,6 +87,14 @@ mod tests {
         assert_eq!(mode_of(&path).expect("mode"), 0o644);
         // No temporary files left behind.
         assert_eq!(fs::read_dir(dir.path()).expect("ls").count(), 1);
+    }
+
+    #[test]
+    fn writability_check_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        check_writable(&dir.path().join("store.json")).expect("writable");
+        assert_eq!(fs::read_dir(dir.path()).expect("ls").count(), 0);
+        assert!(check_writable(Path::new("/nonexistent-dir/x.json")).is_err());
     }
 
     #[test]

@@ -14,7 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::cli::InjectArgs;
 use crate::exit::{self, Failure};
-use crate::files::{mode_of, write_atomic};
+use crate::files::{check_writable, mode_of, write_atomic};
 use crate::stripe::client::StripeClient;
 use crate::stripe::store::{Entry, Store};
 use crate::stripe::{api_key, EVENTS};
@@ -50,6 +50,14 @@ pub async fn run(args: &InjectArgs) -> Result<(), Failure> {
             })?;
             let url = base.url_for(ns, production)?;
             let (key, key_name) = api_key(&args.stripe)?;
+            // An endpoint created but not recorded would be duplicated by the next run.
+            check_writable(&args.stripe.store).map_err(|e| {
+                anyhow::Error::new(e)
+                    .context("cannot record a new webhook endpoint; Stripe was not called")
+            })?;
+            check_writable(&args.target).map_err(|e| {
+                anyhow::Error::new(e).context("cannot replace the target; Stripe was not called")
+            })?;
             let client = StripeClient::new(
                 &args.stripe.stripe_api_base,
                 key,

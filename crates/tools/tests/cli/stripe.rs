@@ -401,3 +401,20 @@ async fn delete_treats_an_endpoint_stripe_no_longer_knows_as_gone() {
     assert_eq!(std::fs::read(&f.store).expect("store"), before);
     assert!(stripe.has_endpoint("we_kept"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unwritable_store_stops_before_stripe_creates_anything() {
+    let stripe = FakeStripe::start().await;
+    let f = files();
+    let store = f.store.with_file_name("missing-dir").join("store.json");
+    let before = std::fs::read(&f.target).expect("target");
+    let out = run(inject_into(&stripe, &store, &f.target, "feature-x")).await;
+    out.expect_code(1);
+    assert!(
+        out.stderr.contains("Stripe was not called"),
+        "{}",
+        out.stderr
+    );
+    assert!(stripe.calls().is_empty(), "an endpoint was created");
+    assert_eq!(std::fs::read(&f.target).expect("target"), before);
+}
