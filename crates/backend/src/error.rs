@@ -194,31 +194,6 @@ fn field_of(message: &str) -> Option<String> {
     plausible.then(|| path.to_string())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::field_of;
-
-    #[test]
-    fn names_the_field_of_json_data_errors() {
-        let p = "Failed to deserialize the JSON body into the target type: ";
-        assert_eq!(
-            field_of(&format!("{p}missing field `password` at line 1 column 9")).as_deref(),
-            Some("password")
-        );
-        assert_eq!(
-            field_of(&format!(
-                "{p}amount_cents: invalid type: string \"x\", expected i64 at line 1 column 5"
-            ))
-            .as_deref(),
-            Some("amount_cents")
-        );
-        assert_eq!(
-            field_of(&format!("{p}invalid type: map, expected a string")),
-            None
-        );
-    }
-}
-
 impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> Self {
         ApiError::BadRequest {
@@ -300,5 +275,30 @@ pub async fn method_not_allowed() -> ApiError {
         status: StatusCode::METHOD_NOT_ALLOWED,
         code: "method_not_allowed",
         message: "method not allowed on this path".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field_of;
+
+    #[test]
+    fn names_the_field_of_json_data_errors() {
+        let p = "Failed to deserialize the JSON body into the target type: ";
+        assert_eq!(
+            field_of(&format!("{p}missing field `password` at line 1 column 9")).as_deref(),
+            Some("password")
+        );
+        assert_eq!(
+            field_of(&format!(
+                "{p}amount_cents: invalid type: string \"x\", expected i64 at line 1 column 5"
+            ))
+            .as_deref(),
+            Some("amount_cents")
+        );
+        assert_eq!(
+            field_of(&format!("{p}invalid type: map, expected a string")),
+            None
+        );
     }
 }
