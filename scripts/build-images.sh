@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Build the four production images (backend, marketing, frontend, tools) from docker/Dockerfile
+# without any network access inside the build:
+#   1. copy the source tree to .build/context: the work tree's files that git does not ignore
+#      (tracked + untracked, so uncommitted edits are built; CONTEXT=head builds exactly HEAD),
+#   2. vendor the crates there (cached in .build/vendor, redone when Cargo.lock changes) and point
+#      cargo at them offline via the context's .cargo/config.toml,
+#   3. `docker build --target T` per image; BuildKit shares the builder stage between them.
+# Env: DOCKER (default /usr/bin/docker, the BuildKit-capable 20.10 client), TAG (dev),
+#      TARGETS ("backend marketing frontend tools"), BASES (upstream|offline; default: upstream
+#      when those images are in the local store, else offline), RUST_IMAGE / RUNTIME_IMAGE override.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DOCKER=${DOCKER:-/usr/bin/docker}
+TAG=${TAG:-dev}
+TARGETS=${TARGETS:-backend marketing frontend tools}
+CONTEXT=${CONTEXT:-worktree}
+CTX=.build/context
+VENDOR=.build/vendor
+DOCKERFILE=${DOCKERFILE:-$CTX/docker/Dockerfile}
+export DOCKER_BUILDKIT=1
+
+UPSTREAM_RUST=rust:1.95-slim-bookworm
+UPSTREAM_RUNTIME=gcr.io/distroless/cc-debian12:nonroot
+OFFLINE_RUST=local/rust:bookworm
+OFFLINE_RUNTIME=local/distroless-cc:nonroot
+
+log() { printf '==> %s\n' "$*" >&2; }
+have() { "$DOCKER" image inspect "$1" >/dev/null 2>&1; }
+
+if [ -z "${BASES:-}" ]; then
+  if have "$UPSTREAM_RUST" && have "$UPSTREAM_RUNTIME"; then BASES=upstream; else BASES=offline; fi
+fi
+case "$BASES" in
+  upstream) RUST_IMAGE=${RUST_IMAGE:-$UPSTREAM_RUST}; RUNTIME_IMAGE=${RUNTIME_IMAGE:-$UPSTREAM_RUNTIME} ;;
+  offline)  RUST_IMAGE=${RUST_IMAGE:-$OFFLINE_RUST}; RUNTIME_IMAGE=${RUNTIME_IMAGE:-$OFFLINE_RUNTIME} ;;
+  *) echo "BASES must be 'upstream' or 'offline', got '$BASES'" >&2; exit 2 ;;
+esac
+if [ "$BASES" = offline ]; then
+  for img in "$RUST_IMAGE" "$RUNTIME_IMAGE"; do
+    have "$img" || { echo "base image $img is missing: run 'make offline-bases' first" >&2; exit 1; }
+  done
+fi
+log "bases: $BASES (builder $RUST_IMAGE, runtime $RUNTIME_IMAGE)"
+
+# 1. A clean context holding exactly the chosen files.
+rm -rf "$CTX"
+mkdir -p "$CTX"
+case "$CONTEXT" in
+  head) git archive --format=tar HEAD | tar -C "$CTX" -xf - ;;
+  worktree)
+    # Files deleted in the work tree but still in the index are skipped rather than failing tar.
+    git ls-files -z --cached --others --exclude-standard \
+      | while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done \
+      | tar --null -T - -cf - | tar -C "$CTX" -xf - ;;
+  *) echo "CONTEXT must be 'worktree' or 'head', got '$CONTEXT'" >&2; exit 2 ;;
+esac
+
+# 2. Vendored crates, reused while Cargo.lock is unchanged.
+lock_sum=$(sha256sum "$CTX/Cargo.lock" | cut -d' ' -f1)
+if [ ! -f "$VENDOR/.lock-sha256" ] || [ "$(cat "$VENDOR/.lock-sha256")" != "$lock_sum" ]; then
+  log "cargo vendor (Cargo.lock changed)"
+  rm -rf "$VENDOR"
+  cargo vendor --quiet --locked --manifest-path "$CTX/Cargo.toml" "$VENDOR" >/dev/null
+  echo "$lock_sum" >"$VENDOR/.lock-sha256"
+fi
+cp -al "$VENDOR" "$CTX/vendor"
+rm -f "$CTX/vendor/.lock-sha256"
+mkdir -p "$CTX/.cargo"
+{
+  # Keep the repository's settings (SQLX_OFFLINE) and add the offline source replacement.
+  [ -f .cargo/config.toml ] && cat .cargo/config.toml && echo
+  cat <<'TOML'
+# Added by scripts/build-images.sh: the image build never fetches crates.
+[source.crates-io]
+replace-with = "vendored-sources"
+
+[source.vendored-sources]
+directory = "vendor"
+
+[net]
+offline = true
+TOML
+} >"$CTX/.cargo/config.toml"
+
+# 3. The images. Labels come from git so a rebuild of the same commit is identical.
+revision=$(git rev-parse HEAD 2>/dev/null || echo unknown)
+git diff --quiet HEAD 2>/dev/null || revision="$revision-dirty"
+created=$(git log -1 --format=%cI 2>/dev/null || echo 1970-01-01T00:00:00Z)
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+for target in $TARGETS; do
+  log "building $target:$TAG"
+  start=$(date +%s)
+  "$DOCKER" build --progress="${PROGRESS:-plain}" \
+    -f "$DOCKERFILE" --target "$target" -t "$target:$TAG" \
+    --build-arg RUST_IMAGE="$RUST_IMAGE" --build-arg RUNTIME_IMAGE="$RUNTIME_IMAGE" \
+    --build-arg VERSION="$version" --build-arg REVISION="$revision" --build-arg CREATED="$created" \
+    "$CTX"
+  log "$target:$TAG built in $(( $(date +%s) - start ))s"
+done
+"$DOCKER" images --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E "^($(echo "$TARGETS" | tr ' ' '|')):$TAG " >&2 || true
