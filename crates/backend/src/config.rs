@@ -76,6 +76,12 @@ pub struct Cli {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub login_attempts_per_minute: u32,
 
+    /// Take the client address for the login limit from the last X-Forwarded-For entry (set this
+    /// only behind a proxy that appends it, such as ingress-nginx; otherwise clients can spoof it).
+    #[arg(long, env = "TRUST_FORWARDED_FOR", default_value_t = false, action = ArgAction::Set,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub trust_forwarded_for: bool,
+
     #[command(flatten)]
     pub serve: ServeArgs,
 

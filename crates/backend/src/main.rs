@@ -48,6 +48,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 stripe_webhook_secret: cli.stripe_webhook_secret.clone(),
                 subscriptions_enabled: cli.subscriptions_enabled,
                 login_attempts_per_minute: cli.login_attempts_per_minute,
+                trust_forwarded_for: cli.trust_forwarded_for,
                 cors_allowed_origins: cli.cors_allowed_origins.clone(),
             },
         );

@@ -18,6 +18,7 @@ pub struct Settings {
     pub stripe_webhook_secret: Option<SecretString>,
     pub subscriptions_enabled: bool,
     pub login_attempts_per_minute: u32,
+    pub trust_forwarded_for: bool,
     pub cors_allowed_origins: Vec<String>,
 }
 
@@ -28,6 +29,7 @@ pub struct AppState {
     pub stripe_webhook_secret: Option<SecretString>,
     pub subscriptions_enabled: bool,
     pub login_limiter: Arc<RateLimiter>,
+    pub trust_forwarded_for: bool,
     pub cors_allowed_origins: Vec<String>,
 }
 
@@ -42,6 +44,7 @@ impl AppState {
                 settings.login_attempts_per_minute,
                 Duration::from_secs(60),
             )),
+            trust_forwarded_for: settings.trust_forwarded_for,
             cors_allowed_origins: settings.cors_allowed_origins,
         }
     }

@@ -4,6 +4,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::OnceLock;
 
 use axum::extract::{ConnectInfo, State};
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Extension;
@@ -94,6 +95,26 @@ async fn signup(
     Ok((StatusCode::CREATED, axum::Json(TokenBody { token, user })))
 }
 
+/// The address the login limit counts against. Behind a trusted proxy every peer is the proxy,
+/// so the proxy's own (last) X-Forwarded-For entry names the client; earlier entries are
+/// whatever the client sent and cannot be trusted.
+fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trust_forwarded_for: bool) -> IpAddr {
+    let forwarded = trust_forwarded_for
+        .then(|| {
+            headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .next_back()
+                .and_then(|last| last.trim().parse::<IpAddr>().ok())
+        })
+        .flatten();
+    forwarded
+        .or(peer)
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
 /// A valid hash of a password nobody has, verified when the email is unknown so that unknown
 /// emails take as long as wrong passwords (no account enumeration by timing).
 fn dummy_hash() -> &'static str {
@@ -104,11 +125,11 @@ fn dummy_hash() -> &'static str {
 async fn login(
     State(state): State<AppState>,
     connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
     Json(body): Json<Credentials>,
 ) -> Result<axum::Json<TokenBody>, ApiError> {
-    let client: IpAddr = connect_info
-        .map(|Extension(ConnectInfo(addr))| addr.ip())
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let peer = connect_info.map(|Extension(ConnectInfo(addr))| addr.ip());
+    let client = client_ip(peer, &headers, state.trust_forwarded_for);
     state
         .login_limiter
         .check(client)
@@ -172,4 +193,27 @@ async fn me(
         created_at: row.created_at,
         subscribed,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_for_only_when_trusted_and_only_the_last_entry() {
+        let peer: IpAddr = [10, 0, 0, 9].into();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            "1.1.1.1, 203.0.113.7".parse().expect("hv"),
+        );
+        assert_eq!(client_ip(Some(peer), &headers, false), peer);
+        assert_eq!(
+            client_ip(Some(peer), &headers, true),
+            IpAddr::from([203, 0, 113, 7])
+        );
+        headers.insert("x-forwarded-for", "garbage".parse().expect("hv"));
+        assert_eq!(client_ip(Some(peer), &headers, true), peer);
+        assert_eq!(client_ip(Some(peer), &HeaderMap::new(), true), peer);
+    }
 }

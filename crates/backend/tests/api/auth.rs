@@ -120,6 +120,40 @@ async fn login_is_rate_limited_per_client() {
     let res = app.post("/auth/login", None, &creds).await;
     assert!(res.headers().contains_key("retry-after"));
     expect_error(res, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    // Not behind a trusted proxy: a forged X-Forwarded-For does not buy a fresh budget.
+    let res = app
+        .client
+        .post(app.url("/auth/login"))
+        .header("x-forwarded-for", "198.51.100.1")
+        .json(&creds)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_limit_is_per_forwarded_client() {
+    let app = spawn_app_with(Options {
+        login_attempts_per_minute: 2,
+        trust_forwarded_for: true,
+        ..Options::default()
+    })
+    .await;
+    let creds = json!({"email": "nobody@example.com", "password": "whatever123"});
+    let attempt = |client: &'static str| {
+        let req = app
+            .client
+            .post(app.url("/auth/login"))
+            .header("x-forwarded-for", format!("192.0.2.200, {client}"))
+            .json(&creds);
+        async move { req.send().await.expect("request").status() }
+    };
+    assert_eq!(attempt("203.0.113.1").await, StatusCode::UNAUTHORIZED);
+    assert_eq!(attempt("203.0.113.1").await, StatusCode::UNAUTHORIZED);
+    assert_eq!(attempt("203.0.113.1").await, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(attempt("203.0.113.2").await, StatusCode::UNAUTHORIZED);
     app.finish().await;
 }
 

@@ -22,6 +22,7 @@ pub const JWT_SECRET: &str = "test-jwt-secret-that-is-long-enough-0123";
 pub struct Options {
     pub subscriptions_enabled: bool,
     pub login_attempts_per_minute: u32,
+    pub trust_forwarded_for: bool,
     pub acquire_timeout: Duration,
 }
 
@@ -30,6 +31,7 @@ impl Default for Options {
         Options {
             subscriptions_enabled: true,
             login_attempts_per_minute: 100,
+            trust_forwarded_for: false,
             acquire_timeout: Duration::from_secs(5),
         }
     }
@@ -88,6 +90,7 @@ pub async fn serve(url: &str, options: Options) -> TestApp {
             stripe_webhook_secret: Some(SecretString::from(WEBHOOK_SECRET)),
             subscriptions_enabled: options.subscriptions_enabled,
             login_attempts_per_minute: options.login_attempts_per_minute,
+            trust_forwarded_for: options.trust_forwarded_for,
             cors_allowed_origins: vec!["http://localhost:3000".into()],
         },
     );
