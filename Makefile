@@ -21,7 +21,15 @@ lint: ## cargo fmt --check and clippy -D warnings
 test-rust: ## Unit + integration tests (starts a throwaway PostgreSQL unless DATABASE_URL is set)
 	$(CARGO) test --workspace --locked
 
-test: lint test-rust ## Everything CI runs: lint, Rust tests, k8s validation, image build + end-to-end
+test-sites: ## Static sites: HTML/CSS/JS checks (no inline code, hashed names) and JS unit tests
+	python3 sites/check.py
+	node --test sites/tests/sites.test.mjs
+
+# Order: cheap and most likely to fail first. `images` always runs (BuildKit makes an unchanged
+# tree a cache hit), so the end-to-end suite never tests a stale image.
+test: lint sqlx-check test-rust test-sites k8s-validate images e2e ## Everything CI runs: lint, Rust tests, k8s validation, image build + end-to-end
+
+.PHONY: help build lint test-rust test-sites test
 
 # ---- Images, compose stacks, end-to-end suite (docker/, compose/, scripts/, e2e/) -------------
 # Offline machines: `make offline-bases` once; the stand-ins are then picked automatically
