@@ -25,9 +25,10 @@ test-sites: ## Static sites: HTML/CSS/JS checks (no inline code, hashed names) a
 	python3 sites/check.py
 	node --test sites/tests/sites.test.mjs
 
-# Order: cheap and most likely to fail first. `images` always runs (BuildKit makes an unchanged
-# tree a cache hit), so the end-to-end suite never tests a stale image.
-test: lint sqlx-check test-rust test-sites k8s-validate images e2e ## Everything CI runs: lint, Rust tests, k8s validation, image build + end-to-end
+# Order: cheap and most likely to fail first. `offline-bases` skips bases that already exist (a
+# machine with no registry needs them). `images` always runs (BuildKit makes an unchanged tree a
+# cache hit), so the end-to-end suite never tests a stale image.
+test: lint sqlx-check test-rust test-sites k8s-validate offline-bases images e2e ## Everything CI runs: lint, Rust tests, k8s validation, image build + end-to-end
 
 .PHONY: help build lint test-rust test-sites test
 
