@@ -7,6 +7,9 @@ use crate::helpers::{fixture, raw_get, spawn, SECRET};
 async fn traversal_attempts_are_refused_with_404() {
     let site = fixture();
     let server = spawn(&site, false).await;
+    // The raw client itself works: a legitimate path is served.
+    let (status, _) = raw_get(server.addr, "/about.html").await;
+    assert_eq!(status, 200);
     for target in [
         "/../secret",
         "/../../secret",
@@ -25,24 +28,14 @@ async fn traversal_attempts_are_refused_with_404() {
         "/secret%00.html",
         "/.env",
         "/leak.txt",
+        "/a\\..\\secret",
+        "/..\\secret",
+        "/docs\\..\\..\\secret",
     ] {
         let (status, text) = raw_get(server.addr, target).await;
         assert_eq!(status, 404, "{target}: {text}");
         assert!(!text.contains(SECRET), "{target} leaked the secret");
         assert!(!text.contains("hunter2"), "{target} leaked a dotfile");
-    }
-}
-
-#[tokio::test]
-async fn backslash_paths_never_reach_a_file() {
-    let site = fixture();
-    let server = spawn(&site, false).await;
-    // hyper may reject a raw backslash in the request line before the handler sees it (400);
-    // either way nothing is served.
-    for target in ["/a\\..\\secret", "/..\\secret", "/docs\\..\\..\\secret"] {
-        let (status, text) = raw_get(server.addr, target).await;
-        assert!(status == 404 || status == 400, "{target}: {text}");
-        assert!(!text.contains(SECRET), "{target} leaked the secret");
     }
 }
 
