@@ -84,12 +84,13 @@ pub fn with_database(url: &str, db: &str) -> String {
 
 /// The server to create test databases on: `DATABASE_URL`, or a throwaway cluster.
 pub fn server_url() -> String {
-    static URL: OnceLock<String> = OnceLock::new();
-    URL.get_or_init(|| match std::env::var("DATABASE_URL") {
+    // The cluster lives as long as the test binary (the atexit hook stops it), so it is kept in
+    // a static rather than dropped (and stopped) right after start.
+    static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+    match std::env::var("DATABASE_URL") {
         Ok(url) if !url.is_empty() => url,
-        _ => Cluster::start().url(),
-    })
-    .clone()
+        _ => CLUSTER.get_or_init(Cluster::start).url(),
+    }
 }
 
 /// A URL on which nothing listens: for "database unreachable" tests.
@@ -118,7 +119,7 @@ extern "C" fn cleanup_clusters() {
             while Instant::now() < deadline && unsafe { libc::kill(*pid as i32, 0) } == 0 {
                 std::thread::sleep(Duration::from_millis(20));
             }
-            let _ = std::fs::remove_dir_all(dir);
+            let _ = std::fs::remove_dir_all(dir.parent().unwrap_or(dir));
         }
     }
 }
@@ -174,7 +175,10 @@ impl Cluster {
     }
 
     fn run(&mut self) {
-        let port = free_port();
+        self.run_on(free_port());
+    }
+
+    fn run_on(&mut self, port: u16) {
         let mut cmd = Command::new(self.bin.join("postgres"));
         cmd.arg("-D")
             .arg(&self.data_dir)
@@ -210,16 +214,24 @@ impl Cluster {
     fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(30);
         let url = self.url();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
+        // Probed from a thread of its own so this works from sync and async callers alike.
+        let accepts = move || {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
+                let opts: PgConnectOptions = url.parse().ok()?;
+                rt.block_on(async { opts.connect().await.ok()?.close().await.ok() })
+            })
+            .join()
+            .ok()
+            .flatten()
+            .is_some()
+        };
         loop {
-            let opts: PgConnectOptions = url.parse().expect("url");
-            if rt
-                .block_on(async { opts.connect().await.map(|c| c.close()) })
-                .is_ok()
-            {
+            if accepts() {
                 return;
             }
             if let Some(Ok(Some(status))) = self.child.as_mut().map(|c| c.try_wait()) {
@@ -247,28 +259,7 @@ impl Cluster {
 
     /// Starts the server again on the same port (for outage-and-recovery tests).
     pub fn restart(&mut self) {
-        let port = self.port;
-        let mut cmd = Command::new(self.bin.join("postgres"));
-        cmd.arg("-D")
-            .arg(&self.data_dir)
-            .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1"])
-            .arg("-c")
-            .arg(format!(
-                "unix_socket_directories={}",
-                self.data_dir.display()
-            ))
-            .args(["-c", "fsync=off", "-c", "max_connections=300"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        as_user(&mut cmd, self.uid);
-        let child = cmd.spawn().expect("restart postgres");
-        CLUSTERS
-            .lock()
-            .expect("cluster registry")
-            .push((child.id(), self.data_dir.clone()));
-        self.child = Some(child);
-        self.wait_ready();
+        self.run_on(self.port);
     }
 }
 
