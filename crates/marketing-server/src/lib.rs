@@ -4,7 +4,9 @@
 //! At start the whole `SITE_DIR` is read, compressed (gzip and brotli, or the site's own `x.gz` /
 //! `x.br` siblings) and turned into precomputed responses with strong ETags, cache headers
 //! (`immutable` for content-hashed names such as `app.3f9c2b1a.js`, `no-cache` otherwise) and
-//! security headers. A request is then a lookup and two reference-count increments.
+//! security headers. A request is then a lookup and two reference-count increments. Fresh
+//! gzip/brotli encodings are computed on a background thread once the listener is up, so the
+//! server is ready in milliseconds and serves identity (or the site's own siblings) meanwhile.
 //!
 //! `/runtime-config.js` is generated from the `PUBLIC_*` environment: `PUBLIC_API_URL=https://x`
 //! gives `window.__RUNTIME_CONFIG__ = {"API_URL":"https://x"};` (prefix stripped, name kept).
@@ -37,15 +39,13 @@ use crate::site::Site;
 
 /// Loads the site, then serves it until a stop signal, with the drain contract.
 pub fn run(cli: &Cli, settings: &Settings) -> anyhow::Result<()> {
-    let site = Site::load(settings).context("cannot load the site")?;
+    let site = Arc::new(Site::load(settings).context("cannot load the site")?);
     let stats = site.stats();
     tracing::info!(
         site_dir = %settings.site_dir.display(),
         spa = settings.spa,
         files = stats.files,
         identity_bytes = stats.identity_bytes,
-        gzip_bytes = stats.gzip_bytes,
-        br_bytes = stats.br_bytes,
         load_ms = stats.elapsed.as_millis() as u64,
         public_vars = settings.public.len(),
         "site loaded"
@@ -59,8 +59,9 @@ pub fn run(cli: &Cli, settings: &Settings) -> anyhow::Result<()> {
         if let Ok(addr) = listener.local_addr() {
             tracing::info!(%addr, "listening");
         }
+        start_compression(site.clone())?;
         let health = Health::new();
-        let app = server::app(Arc::new(site), &health);
+        let app = server::app(site, &health);
         shutdown::serve(
             listener,
             app,
@@ -71,4 +72,22 @@ pub fn run(cli: &Cli, settings: &Settings) -> anyhow::Result<()> {
         .await
         .context("server failed")
     })
+}
+
+/// Fills in the gzip/brotli encodings on a background thread, after the listener is up, so
+/// start-up (and the first readiness probe) never waits for brotli.
+fn start_compression(site: Arc<Site>) -> anyhow::Result<()> {
+    std::thread::Builder::new()
+        .name("compress".into())
+        .spawn(move || {
+            let stats = site.compress();
+            tracing::info!(
+                gzip_bytes = stats.gzip_bytes,
+                br_bytes = stats.br_bytes,
+                compress_ms = stats.elapsed.as_millis() as u64,
+                "encodings ready"
+            );
+        })
+        .context("cannot start the compression thread")?;
+    Ok(())
 }

@@ -72,9 +72,10 @@ fn respond(site: &Site, method: &Method, uri: &axum::http::Uri, headers: &Header
 
 fn pick<'a>(resource: &'a Resource, headers: &HeaderMap) -> &'a Variant {
     let prefs = Preferences::from_headers(headers);
-    match prefs.choose(resource.br.is_some(), resource.gzip.is_some()) {
-        Encoding::Br => resource.br.as_ref().unwrap_or(&resource.identity),
-        Encoding::Gzip => resource.gzip.as_ref().unwrap_or(&resource.identity),
+    let (br, gzip) = (resource.br(), resource.gzip());
+    match prefs.choose(br.is_some(), gzip.is_some()) {
+        Encoding::Br => br.unwrap_or(&resource.identity),
+        Encoding::Gzip => gzip.unwrap_or(&resource.identity),
         Encoding::Identity => &resource.identity,
     }
 }

@@ -6,6 +6,11 @@
 //! header map. Serving a request is then a hash lookup, a header-map clone and a `Bytes` clone:
 //! no disk I/O, no compression, no formatting.
 //!
+//! Loading is split in two so start-up stays in milliseconds: [`Site::load`] reads the files and
+//! builds the identity (and sibling) answers; [`Site::compress`] then fills in fresh encodings,
+//! normally on a background thread while the server already answers (brotli at quality 11 runs
+//! at about a megabyte per second, far too slow to keep a readiness probe waiting).
+//!
 //! The route table also holds the aliases a static host is expected to have: `/` and `/dir/` for
 //! `index.html`, `/about` for `about.html`, and `/dir` (a directory with an index) as a redirect
 //! to `/dir/` so relative links inside it keep working. Dotfiles and dot-directories (except
@@ -15,8 +20,7 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -50,11 +54,91 @@ pub struct Variant {
 }
 
 /// A file as served: identity plus whichever compressed encodings are worth having.
+///
+/// The compressed slots are filled once: at load from precompressed siblings, or later by
+/// [`Site::compress`]. Until then the resource is served in the encodings it already has, so
+/// start-up never waits for brotli.
 #[derive(Debug)]
 pub struct Resource {
     pub identity: Variant,
-    pub gzip: Option<Variant>,
-    pub br: Option<Variant>,
+    gzip: OnceLock<Option<Variant>>,
+    br: OnceLock<Option<Variant>>,
+    spec: Spec,
+}
+
+impl Resource {
+    pub fn gzip(&self) -> Option<&Variant> {
+        self.gzip.get().and_then(Option::as_ref)
+    }
+
+    pub fn br(&self) -> Option<&Variant> {
+        self.br.get().and_then(Option::as_ref)
+    }
+
+    /// Fills an empty slot with `encode(identity)` if that is smaller. Returns its size.
+    fn fill(
+        &self,
+        slot: &OnceLock<Option<Variant>>,
+        encoding: &'static str,
+        encode: fn(&[u8]) -> Vec<u8>,
+        security: &HeaderMap,
+    ) -> usize {
+        if slot.get().is_none() {
+            let encoded = encode(&self.identity.body);
+            let variant = (encoded.len() < self.identity.body.len()).then(|| {
+                // `into_boxed_slice` drops spare capacity: these buffers live as long as the process.
+                let body = Bytes::from(encoded.into_boxed_slice());
+                self.spec.variant(body, Some(encoding), security)
+            });
+            let _ = slot.set(variant);
+        }
+        slot.get()
+            .and_then(Option::as_ref)
+            .map_or(0, |v| v.body.len())
+    }
+}
+
+/// What every variant of one resource shares; kept so late encodings get the same headers.
+#[derive(Debug)]
+struct Spec {
+    content_type: HeaderValue,
+    cache_control: &'static str,
+    with_etag: bool,
+    varies: bool,
+}
+
+impl Spec {
+    fn variant(
+        &self,
+        body: Bytes,
+        encoding: Option<&'static str>,
+        security: &HeaderMap,
+    ) -> Variant {
+        let etag = etag_of(&body);
+        let mut not_modified = security.clone();
+        not_modified.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(self.cache_control),
+        );
+        if self.with_etag {
+            not_modified.insert(header::ETAG, etag.clone());
+        }
+        if self.varies {
+            not_modified.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        }
+        let mut headers = not_modified.clone();
+        headers.insert(header::CONTENT_TYPE, self.content_type.clone());
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+        if let Some(encoding) = encoding {
+            headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
+        }
+        Variant {
+            body,
+            etag,
+            headers,
+            not_modified,
+        }
+    }
 }
 
 /// What a normalised request path maps to.
@@ -65,11 +149,16 @@ pub enum Route {
     AddSlash,
 }
 
-/// Figures logged at start.
+/// Figures logged at start: the load, then the (background) compression.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Stats {
     pub files: usize,
     pub identity_bytes: usize,
+    pub elapsed: Duration,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CompressStats {
     pub gzip_bytes: usize,
     pub br_bytes: usize,
     pub elapsed: Duration,
@@ -102,7 +191,8 @@ pub enum LoadError {
 }
 
 impl Site {
-    /// Reads and encodes the whole site. Compression runs on all cores; it is the slow part.
+    /// Reads the site and precomputes identity answers (and those of precompressed siblings).
+    /// Fresh gzip/brotli encodings are left to [`Site::compress`].
     pub fn load(settings: &Settings) -> Result<Self, LoadError> {
         let started = Instant::now();
         let security = security_headers(&settings.content_security_policy)?;
@@ -113,33 +203,21 @@ impl Site {
             Bytes::from(runtime_config::script(&settings.public)),
         );
 
-        let mut plans: Vec<Plan> = files
-            .iter()
-            .map(|(path, body)| Plan::new(path, body.clone(), &files))
-            .collect();
-        plans.sort_by(|a, b| a.path.cmp(&b.path));
+        let mut stats = Stats::default();
+        let mut routes: HashMap<Box<str>, Route> = HashMap::with_capacity(files.len() * 2);
+        for (path, body) in &files {
+            let resource = Plan::new(path, body.clone(), &files).build(&security, true);
+            stats.files += 1;
+            stats.identity_bytes += resource.identity.body.len();
+            routes.insert(path.as_str().into(), Route::File(Arc::new(resource)));
+        }
         let not_found_body = files
             .get("/404.html")
             .cloned()
             .unwrap_or_else(|| Bytes::from_static(BUILTIN_404.as_bytes()));
         let mut not_found_plan = Plan::new("/404.html", not_found_body, &files);
         not_found_plan.cache_control = REVALIDATE;
-        let encoded = compress_all(plans.iter().chain([&not_found_plan]));
-        let mut encoded = encoded.into_iter();
-
-        let mut stats = Stats::default();
-        let mut routes: HashMap<Box<str>, Route> = HashMap::with_capacity(plans.len() * 2);
-        for plan in &plans {
-            let (gz, br) = encoded.next().unwrap_or_default();
-            let resource = Arc::new(plan.build(gz, br, &security, true));
-            stats.files += 1;
-            stats.identity_bytes += resource.identity.body.len();
-            stats.gzip_bytes += resource.gzip.as_ref().map_or(0, |v| v.body.len());
-            stats.br_bytes += resource.br.as_ref().map_or(0, |v| v.body.len());
-            routes.insert(plan.path.as_str().into(), Route::File(resource));
-        }
-        let (gz, br) = encoded.next().unwrap_or_default();
-        let not_found = not_found_plan.build(gz, br, &security, false);
+        let not_found = not_found_plan.build(&security, false);
         add_aliases(&mut routes);
 
         let spa_index = match routes.get("/index.html") {
@@ -169,6 +247,31 @@ impl Site {
             redirect,
             stats,
         })
+    }
+
+    /// Computes the gzip (best) and brotli (quality 11, window 22) encodings still missing,
+    /// gzip for every file first since it is fast. Safe to run while serving: each slot is
+    /// filled once, atomically. Run it on its own thread after binding, or before serving.
+    pub fn compress(&self) -> CompressStats {
+        let started = Instant::now();
+        let mut seen = std::collections::HashSet::new();
+        let mut resources = vec![&self.not_found];
+        for route in self.routes.values() {
+            if let Route::File(resource) = route {
+                if seen.insert(Arc::as_ptr(resource)) {
+                    resources.push(resource);
+                }
+            }
+        }
+        let mut stats = CompressStats::default();
+        for r in &resources {
+            stats.gzip_bytes += r.fill(&r.gzip, "gzip", gzip, &self.security);
+        }
+        for r in &resources {
+            stats.br_bytes += r.fill(&r.br, "br", brotli, &self.security);
+        }
+        stats.elapsed = started.elapsed();
+        stats
     }
 
     /// The route for a normalised path (see [`crate::path::normalize`]).
@@ -293,9 +396,8 @@ fn is_servable_name(name: &str, depth: usize) -> bool {
     !name.starts_with('.') || (depth == 0 && name == ".well-known")
 }
 
-/// What to produce for one file before the (parallel) compression step.
+/// What to produce for one file.
 struct Plan {
-    path: String,
     body: Bytes,
     content_type: HeaderValue,
     cache_control: &'static str,
@@ -313,7 +415,6 @@ impl Plan {
             REVALIDATE
         };
         Plan {
-            path: path.to_string(),
             body,
             content_type,
             cache_control,
@@ -323,106 +424,39 @@ impl Plan {
         }
     }
 
-    fn needs_gzip(&self) -> bool {
-        self.compressible && self.gzip_sibling.is_none()
-    }
-
-    fn needs_br(&self) -> bool {
-        self.compressible && self.br_sibling.is_none()
-    }
-
-    fn build(
-        &self,
-        gzip: Option<Vec<u8>>,
-        br: Option<Vec<u8>>,
-        security: &HeaderMap,
-        with_etag: bool,
-    ) -> Resource {
-        // `into_boxed_slice` drops spare capacity: these buffers live as long as the process.
-        let smaller =
-            |v: Vec<u8>| (v.len() < self.body.len()).then(|| Bytes::from(v.into_boxed_slice()));
-        // A sibling is the site's own choice, but one larger than the file is never worth sending.
-        let fits = |b: &Bytes| b.len() < self.body.len();
-        let gzip = match &self.gzip_sibling {
-            Some(sibling) => Some(sibling.clone()).filter(fits),
-            None => gzip.and_then(smaller),
+    fn build(self, security: &HeaderMap, with_etag: bool) -> Resource {
+        let spec = Spec {
+            content_type: self.content_type,
+            cache_control: self.cache_control,
+            with_etag,
+            varies: self.compressible || self.gzip_sibling.is_some() || self.br_sibling.is_some(),
         };
-        let br = match &self.br_sibling {
-            Some(sibling) => Some(sibling.clone()).filter(fits),
-            None => br.and_then(smaller),
-        };
-        let varies = gzip.is_some() || br.is_some();
-        let variant = |body: Bytes, encoding: Option<&'static str>| {
-            self.variant(body, encoding, varies, security, with_etag)
-        };
-        Resource {
-            identity: variant(self.body.clone(), None),
-            gzip: gzip.map(|b| variant(b, Some("gzip"))),
-            br: br.map(|b| variant(b, Some("br"))),
-        }
-    }
-
-    fn variant(
-        &self,
-        body: Bytes,
-        encoding: Option<&'static str>,
-        varies: bool,
-        security: &HeaderMap,
-        with_etag: bool,
-    ) -> Variant {
-        let etag = etag_of(&body);
-        let mut not_modified = security.clone();
-        let cache_control = HeaderValue::from_static(self.cache_control);
-        not_modified.insert(header::CACHE_CONTROL, cache_control);
-        if with_etag {
-            not_modified.insert(header::ETAG, etag.clone());
-        }
-        if varies {
-            not_modified.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-        }
-        let mut headers = not_modified.clone();
-        headers.insert(header::CONTENT_TYPE, self.content_type.clone());
-        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
-        if let Some(encoding) = encoding {
-            headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
-        }
-        Variant {
-            body,
-            etag,
-            headers,
-            not_modified,
-        }
-    }
-}
-
-/// Freshly computed `(gzip, brotli)` bytes for one plan; `None` where not computed.
-type Encoded = (Option<Vec<u8>>, Option<Vec<u8>>);
-
-/// Compresses every plan that needs it, on all cores. Returns `(gzip, br)` per plan, in order.
-fn compress_all<'a>(plans: impl Iterator<Item = &'a Plan>) -> Vec<Encoded> {
-    let plans: Vec<&Plan> = plans.collect();
-    let results: Vec<Mutex<Encoded>> = plans.iter().map(|_| Mutex::default()).collect();
-    let next = AtomicUsize::new(0);
-    let workers = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(plans.len().max(1));
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(plan) = plans.get(i) else { break };
-                let gz = plan.needs_gzip().then(|| gzip(&plan.body));
-                let br = plan.needs_br().then(|| brotli(&plan.body));
-                if let Ok(mut slot) = results[i].lock() {
-                    *slot = (gz, br);
+        // A sibling is the site's own choice, but one larger than the file is never worth
+        // sending; without a sibling, an incompressible type gets no encoding at all.
+        let slot = |sibling: Option<Bytes>, encoding: &'static str| {
+            let slot = OnceLock::new();
+            match sibling {
+                Some(b) => {
+                    let v = (b.len() < self.body.len())
+                        .then(|| spec.variant(b, Some(encoding), security));
+                    let _ = slot.set(v);
                 }
-            });
+                None if !self.compressible => {
+                    let _ = slot.set(None);
+                }
+                None => {}
+            }
+            slot
+        };
+        let gzip = slot(self.gzip_sibling, "gzip");
+        let br = slot(self.br_sibling, "br");
+        Resource {
+            identity: spec.variant(self.body, None, security),
+            gzip,
+            br,
+            spec,
         }
-    });
-    results
-        .into_iter()
-        .map(|m| m.into_inner().unwrap_or_default())
-        .collect()
+    }
 }
 
 fn gzip(data: &[u8]) -> Vec<u8> {

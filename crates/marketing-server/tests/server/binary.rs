@@ -138,12 +138,35 @@ fn binary_serves_and_stops_cleanly_on_sigterm() {
             .build()
             .expect("rt");
         rt.block_on(async move {
-            reqwest::get(format!("http://127.0.0.1:{port}/runtime-config.js"))
+            let config = reqwest::get(format!("http://127.0.0.1:{port}/runtime-config.js"))
                 .await
                 .expect("get")
                 .text()
                 .await
-                .expect("body")
+                .expect("body");
+            // Encodings are computed in the background after start: brotli shows up soon.
+            let client = reqwest::Client::new();
+            let mut encoding = String::new();
+            for _ in 0..300 {
+                let r = client
+                    .get(format!("http://127.0.0.1:{port}/"))
+                    .header("accept-encoding", "br")
+                    .send()
+                    .await
+                    .expect("get");
+                assert_eq!(r.status(), 200);
+                encoding = r
+                    .headers()
+                    .get("content-encoding")
+                    .map(|v| v.to_str().unwrap_or_default().to_string())
+                    .unwrap_or_default();
+                if encoding == "br" {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            assert_eq!(encoding, "br", "brotli never became available");
+            config
         })
     })
     .join()

@@ -169,6 +169,8 @@ pub async fn spawn_with(fixture: &Fixture, options: Options) -> TestServer {
         public: options.public,
     };
     let site = Site::load(&settings).expect("site loads");
+    // Deterministic tests: every encoding exists before the first request.
+    site.compress();
     let health = Health::new();
     let app = app(Arc::new(site), &health);
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
