@@ -56,27 +56,10 @@ pub async fn run(mut cmd: Command) -> Run {
 
 /// A fresh database (starting the throwaway cluster, a blocking affair, off the runtime).
 pub async fn fresh_db() -> TestDb {
-    tokio::task::spawn_blocking(ensure_server)
+    tokio::task::spawn_blocking(test_support::server_url)
         .await
         .expect("PostgreSQL for tests");
     TestDb::new().await
-}
-
-/// Workaround: `test_support::server_url()` drops the cluster it starts (`Cluster::start().url()`
-/// stops it at once). Without `DATABASE_URL`, start one here, keep it alive for the whole test
-/// binary (test-support's atexit hook stops it and removes its data), and point
-/// `DATABASE_URL` at it before test-support first reads it. Harmless once test-support is fixed.
-fn ensure_server() {
-    static STARTED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    STARTED.get_or_init(|| {
-        if std::env::var("DATABASE_URL").is_ok_and(|u| !u.is_empty()) {
-            return;
-        }
-        let cluster = test_support::Cluster::start();
-        std::env::set_var("DATABASE_URL", cluster.url());
-        std::mem::forget(cluster);
-    });
-    test_support::server_url();
 }
 
 pub async fn count(db: &TestDb, table: &str) -> i64 {
