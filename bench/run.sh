@@ -97,6 +97,7 @@ mem_kb() { # PID FIELD(VmRSS|VmHWM)
 mib() { awk -v k="$1" 'BEGIN{printf "%.1f", k/1024}'; }
 median() { sort -g | awk '{a[NR]=$1} END{if(NR==0){print "n/a"} else if(NR%2){print a[(NR+1)/2]} else {printf "%.2f\n",(a[NR/2]+a[NR/2+1])/2}}'; }
 now_ns() { date +%s%N; }
+label() { case $1 in marketing) echo marketing-server ;; node) echo "node (express)" ;; nginx_nosf) echo "nginx, sendfile off" ;; *) echo "$1" ;; esac; }
 
 # ---------------------------------------------------------------------------------------------
 log "building release binaries"
@@ -138,7 +139,7 @@ start postgres "${AS_PG[@]}" "$PG_BIN/postgres" -D "$PG_DIR/data" -p "$PG_PORT" 
 for _ in $(seq 200); do "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" && break; sleep 0.05; done
 "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" || { cat "$TMP/postgres.log" >&2; die "postgres did not start"; }
 PG_URL="postgres://postgres@127.0.0.1:$PG_PORT"
-psql_admin() { psql -q -X -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -c "$1" >/dev/null; }
+psql_admin() { PGOPTIONS="-c client_min_messages=warning" psql -q -X -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -c "$1" >/dev/null; }
 
 log "db-migrate timings ($MIGRATE_RUNS runs each)"
 migrate() { # DB -> elapsed ms
@@ -188,14 +189,20 @@ mkdir -p "$TMP/nginx/tmp"
 sed -e "s#@PREFIX@#$TMP/nginx#g; s#@PORT@#${PORT[nginx]}#g; s#@ROOT@#$SITE#g" \
   "$ROOT/bench/nginx.conf" >"$TMP/nginx/nginx.conf"
 start nginx nginx -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf"
+# The same nginx with sendfile off: shows how much of nginx's lead on large files is zero-copy.
+PORT[nginx_nosf]=$(free_port)
+mkdir -p "$TMP/nginx_nosf/tmp"
+sed -e "s#@PREFIX@#$TMP/nginx_nosf#g; s#@PORT@#${PORT[nginx_nosf]}#g; s#@ROOT@#$SITE#g; s#sendfile on;#sendfile off;#" \
+  "$ROOT/bench/nginx.conf" >"$TMP/nginx_nosf/nginx.conf"
+start nginx_nosf nginx -p "$TMP/nginx_nosf" -c "$TMP/nginx_nosf/nginx.conf"
 if [ -n "$HAVE_NODE" ]; then
   PORT[node]=$(free_port)
   start node env NODE_PATH=/usr/share/nodejs SITE_DIR="$SITE" HOST=127.0.0.1 PORT="${PORT[node]}" node "$ROOT/bench/node-peer/server.js"
 fi
-SERVERS=(marketing backend nginx ${HAVE_NODE:+node})
+SERVERS=(marketing backend nginx nginx_nosf ${HAVE_NODE:+node})
 for s in "${SERVERS[@]}"; do wait_200 "http://127.0.0.1:${PORT[$s]}/healthz" "$s"; done
 # One request for each file first, so "idle" includes whatever a server loads lazily.
-for s in marketing nginx ${HAVE_NODE:+node}; do
+for s in marketing nginx nginx_nosf ${HAVE_NODE:+node}; do
   curl -s -o /dev/null "http://127.0.0.1:${PORT[$s]}/"
   curl -s -o /dev/null -H 'Accept-Encoding: gzip' "http://127.0.0.1:${PORT[$s]}$JS_PATH"
 done
@@ -208,7 +215,7 @@ for s in "${SERVERS[@]}"; do IDLE[$s]=$(mem_kb "${PIDS[$s]}" VmRSS); LOADMAX[$s]
 SCENARIOS=(
   "healthz|/healthz|-|marketing backend nginx ${HAVE_NODE:+node}"
   "index.html|/|-|marketing nginx ${HAVE_NODE:+node}"
-  "js identity|$JS_PATH|-|marketing nginx ${HAVE_NODE:+node}"
+  "js identity|$JS_PATH|-|marketing nginx nginx_nosf ${HAVE_NODE:+node}"
   "js gzip|$JS_PATH|gzip|marketing nginx ${HAVE_NODE:+node}"
 )
 RES=$TMP/results
@@ -223,7 +230,7 @@ for sc in "${SCENARIOS[@]}"; do
     hdr=(); [ "$enc" = - ] || hdr=(-H "Accept-Encoding: $enc")
     read -r code size ce < <(curl -s -o /dev/null "${hdr[@]}" -D "$TMP/h" -w '%{http_code} %{size_download} ' \
       "http://127.0.0.1:${PORT[$s]}$path"; awk -F': *' 'tolower($1)=="content-encoding"{gsub("\r","",$2); printf "%s", $2}' "$TMP/h"; echo)
-    echo "| $name | $s | $code | ${ce:-identity} | $size |" >>"$CHECKS"
+    echo "| $name | $(label "$s") | $code | ${ce:-identity} | $size |" >>"$CHECKS"
   done
 done
 
@@ -267,7 +274,6 @@ for s in "${SERVERS[@]}"; do PEAK[$s]=$(mem_kb "${PIDS[$s]}" VmHWM); AFTER[$s]=$
 med() { median <"$RES/$(key "$1").$2.$3"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b+0 > 0) printf "%.2f", a/b; else print "n/a" }'; }
 verdict() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN{ if (v == "n/a") print "n/a"; else if ((dir == ">=" && v+0 >= t+0) || (dir == "<=" && v+0 <= t+0)) print "met"; else print "**missed**" }'; }
-label() { case $1 in marketing) echo marketing-server ;; node) echo "node (express)" ;; *) echo "$1" ;; esac; }
 fmt_int() { awk -v v="$1" 'BEGIN{printf "%.0f", v}'; }
 
 {
@@ -277,7 +283,7 @@ fmt_int() { awk -v v="$1" 'BEGIN{printf "%.0f", v}'; }
   echo
   echo "- Machine: $(nproc) CPUs, $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo), $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), Linux $(uname -r); load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "- Load: $(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2), \`wrk -t$THREADS -c$CONNS -d$DURATION --latency\`, $ROUNDS rounds, servers alternated (order rotated each round), loopback, nothing pinned; client and servers share the CPUs"
-  echo "- Peers: $(nginx -v 2>&1 | sed 's#.*/##;s#^#nginx #') (bench/nginx.conf: worker_processes auto, sendfile, tcp_nopush, open_file_cache, gzip_static, access_log off)${HAVE_NODE:+; node $(node -v) + express $(NODE_PATH=/usr/share/nodejs node -p 'require("express/package.json").version') (Debian node-express, bench/node-peer, one worker per CPU)}"
+  echo "- Peers: $(nginx -v 2>&1 | sed 's#.*/##;s#^#nginx #') (bench/nginx.conf: worker_processes auto, sendfile, tcp_nopush, open_file_cache, gzip_static, access_log off; "nginx, sendfile off" is the same config without sendfile)${HAVE_NODE:+; node $(node -v) + express $(NODE_PATH=/usr/share/nodejs node -p 'require("express/package.json").version') (Debian node-express, bench/node-peer, one worker per CPU)}"
   echo "- Ours: release build (LTO, codegen-units 1), RUST_LOG=warn (no per-request log, like access_log off)"
   echo "- Site: $(realpath --relative-to="$ROOT" "$SITE_SRC" 2>/dev/null || echo "$SITE_SRC") copied with \`gzip -9\` siblings; JS asset \`$JS_PATH\` ($JS_KB KiB, $JS_GZ_KB KiB gzipped)"
   [ -n "$HAVE_NODE" ] || echo "- Node peer: not run (node or Debian's node-express missing)"

@@ -3,7 +3,8 @@
 //! `startup-time RUNS CMD [ARGS...]` starts CMD RUNS times, each with `PORT` set to a fresh free
 //! loopback port and `HOST=127.0.0.1`, and measures from just before `spawn` to the first
 //! `200` answered by `GET /healthz`. It polls every 0.5 ms, so figures are exact to about 1 ms.
-//! Each child is killed (SIGKILL) after its first 200. Prints `median min max` in milliseconds.
+//! Each child is killed (SIGKILL) after its first 200; its output is discarded. Prints
+//! `median min max` in milliseconds.
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, ExitCode, Stdio};
@@ -47,6 +48,7 @@ fn main() -> ExitCode {
             .env("HOST", "127.0.0.1")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
+            .stderr(Stdio::null())
             .spawn()
         {
             Ok(c) => c,
