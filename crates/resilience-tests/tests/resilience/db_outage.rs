@@ -141,6 +141,7 @@ fn backend_survives_a_database_outage_without_restart() {
     assert!(backend.running(), "the backend exited during the outage");
     assert_eq!(backend.pid(), pid);
 
+    eprintln!("database outage under load: {tally:?}");
     let allowed = [
         "GET /accounts 200",
         "GET /accounts 503 database_unavailable",
