@@ -57,7 +57,27 @@ where
 
 /// Renders a clap error as one line that names the env var behind the flag and hides secrets.
 fn one_line(err: &clap::Error, cmd: &Command) -> String {
-    let rendered = err.render().to_string();
+    let mut rendered = err.render().to_string();
+    // The offending value is echoed by clap: redact it for secrets, and escape it otherwise so a
+    // value with a newline cannot split the line (and cut off the setting's name).
+    if let Some(ContextValue::String(value)) = err.get(ContextKind::InvalidValue) {
+        if !value.is_empty() {
+            let secret = match err.get(ContextKind::InvalidArg) {
+                Some(ContextValue::String(invalid)) => all_args(cmd).iter().any(|a| {
+                    a.is_hide_env_values_set()
+                        && a.get_long()
+                            .is_some_and(|l| mentions_flag(invalid, &format!("--{l}")))
+                }),
+                _ => false,
+            };
+            let shown = if secret {
+                "<redacted>".to_string()
+            } else {
+                value.escape_default().to_string()
+            };
+            rendered = rendered.replace(value.as_str(), &shown);
+        }
+    }
     let mut lines = rendered.lines();
     let mut line = lines
         .next()
@@ -75,24 +95,14 @@ fn one_line(err: &clap::Error, cmd: &Command) -> String {
             line = format!("{line} {}", listed.join(", "));
         }
     }
-    let mut envs = Vec::new();
-    for arg in all_args(cmd) {
-        let Some(long) = arg.get_long() else { continue };
-        let flag = format!("--{long}");
-        if !mentions_flag(&line, &flag) {
-            continue;
-        }
-        if arg.is_hide_env_values_set() {
-            if let Some(ContextValue::String(value)) = err.get(ContextKind::InvalidValue) {
-                if !value.is_empty() {
-                    line = line.replace(&format!("'{value}'"), "'<redacted>'");
-                }
-            }
-        }
-        if let Some(env) = arg.get_env() {
-            envs.push(env.to_string_lossy().into_owned());
-        }
-    }
+    let mut envs: Vec<String> = all_args(cmd)
+        .into_iter()
+        .filter(|arg| {
+            arg.get_long()
+                .is_some_and(|long| mentions_flag(&line, &format!("--{long}")))
+        })
+        .filter_map(|arg| arg.get_env().map(|e| e.to_string_lossy().into_owned()))
+        .collect();
     if !envs.is_empty() {
         envs.dedup();
         line.push_str(&format!(" (env {})", envs.join(", ")));
@@ -201,6 +211,18 @@ mod tests {
         assert!(line.contains("<redacted>"), "{line}");
         assert!(line.contains("TEST_CFG_SECRET"), "{line}");
         assert!(line.contains("at least 32 bytes"), "{line}");
+    }
+
+    #[test]
+    fn a_value_with_a_newline_stays_on_one_line_and_names_the_setting() {
+        let line = invalid(&["x", "--timeout", "a\nb"]);
+        assert!(!line.contains('\n'), "{line}");
+        assert!(line.contains("--timeout"), "{line}");
+        let line = invalid(&["x", "--secret", "short\nsecret"]);
+        assert!(
+            !line.contains("short") && line.contains("TEST_CFG_SECRET"),
+            "{line}"
+        );
     }
 
     #[test]
