@@ -206,9 +206,20 @@ for s in marketing nginx nginx_nosf ${HAVE_NODE:+node}; do
   curl -s -o /dev/null "http://127.0.0.1:${PORT[$s]}/"
   curl -s -o /dev/null -H 'Accept-Encoding: gzip' "http://127.0.0.1:${PORT[$s]}$JS_PATH"
 done
-sleep 1
+# Idle = once RSS has settled (unchanged for 1 s; at most 15 s): marketing-server compresses
+# the site in the background after it starts answering, and that transient is not "idle".
 declare -A IDLE=() LOADMAX=()
-for s in "${SERVERS[@]}"; do IDLE[$s]=$(mem_kb "${PIDS[$s]}" VmRSS); LOADMAX[$s]=0; done
+for s in "${SERVERS[@]}"; do
+  prev=-1
+  for _ in $(seq 15); do
+    cur=$(mem_kb "${PIDS[$s]}" VmRSS)
+    [ "$cur" = "$prev" ] && break
+    prev=$cur
+    sleep 1
+  done
+  IDLE[$s]=$cur
+  LOADMAX[$s]=0
+done
 
 # ---------------------------------------------------------------------------------------------
 # Scenarios: name | path | Accept-Encoding header (or -) | servers (first entry compared, nginx peer)
@@ -328,7 +339,7 @@ fmt_int() { awk -v v="$1" 'BEGIN{printf "%.0f", v}'; }
   echo "| startup to first 200 <= 50 ms, backend | $v ms | $(verdict "$v" 50 '<=') |"
   echo "| db-migrate no-op <= 100 ms | $MIGRATE_NOOP ms | $(verdict "$MIGRATE_NOOP" 100 '<=') |"
   echo
-  echo "## Memory (VmRSS / VmHWM from /proc; nginx and node: master + workers summed)"
+  echo "## Memory (VmRSS / VmHWM from /proc; nginx and node: master + workers summed; idle = settled RSS after start-up)"
   echo
   echo "| server | idle RSS MiB | RSS under load MiB (max mid-run sample) | RSS after load MiB | peak (VmHWM) MiB |"
   echo "|---|---:|---:|---:|---:|"
