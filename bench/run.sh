@@ -383,7 +383,7 @@ fmt_int() { awk -v v="$1" 'BEGIN{printf "%.0f", v}'; }
     if [ -n "$imgs" ]; then
       echo "| image | size | created |"
       echo "|---|---:|---|"
-      echo "$imgs" | sort | sed 's/^/| /; s/|/ | /g; s/$/ |/; s/^|  /| /'
+      echo "$imgs" | sort | awk -F'|' '{printf "| %s | %s | %s |\n", $1, $2, $3}'
     else
       echo "No project images in the local Docker store (build them with the images' make target, then re-run)."
     fi
