@@ -82,6 +82,11 @@ pub struct StripeClient {
 }
 
 impl StripeClient {
+    /// The env var the key came from, for messages (never the key itself).
+    pub fn key_name(&self) -> &'static str {
+        self.key_name
+    }
+
     pub fn new(
         base: &reqwest::Url,
         key: SecretString,

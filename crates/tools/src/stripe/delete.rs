@@ -5,8 +5,8 @@
 
 use crate::cli::DeleteArgs;
 use crate::exit::Failure;
-use crate::stripe::api_key;
-use crate::stripe::client::{Deleted, StripeClient};
+use crate::stripe::client::Deleted;
+use crate::stripe::client_for;
 use crate::stripe::store::Store;
 
 const P: &str = "stripe-webhook delete";
@@ -23,14 +23,7 @@ pub async fn run(args: &DeleteArgs) -> Result<(), Failure> {
         );
         return Ok(());
     };
-    let (key, key_name) = api_key(&args.stripe)?;
-    let client = StripeClient::new(
-        &args.stripe.stripe_api_base,
-        key,
-        key_name,
-        args.stripe.timeout,
-    )
-    .map_err(anyhow::Error::new)?;
+    let client = client_for(&args.stripe)?;
     let outcome = client
         .delete_webhook_endpoint(&entry.endpoint_id)
         .await

@@ -15,9 +15,8 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::cli::InjectArgs;
 use crate::exit::{self, Failure};
 use crate::files::{check_writable, mode_of, write_atomic};
-use crate::stripe::client::StripeClient;
 use crate::stripe::store::{Entry, Store};
-use crate::stripe::{api_key, EVENTS};
+use crate::stripe::{client_for, EVENTS};
 
 const P: &str = "inject-stripe-secret";
 
@@ -49,7 +48,7 @@ pub async fn run(args: &InjectArgs) -> Result<(), Failure> {
                 )
             })?;
             let url = base.url_for(ns, production)?;
-            let (key, key_name) = api_key(&args.stripe)?;
+            let client = client_for(&args.stripe)?;
             // An endpoint created but not recorded would be duplicated by the next run.
             check_writable(&args.stripe.store).map_err(|e| {
                 anyhow::Error::new(e)
@@ -58,13 +57,6 @@ pub async fn run(args: &InjectArgs) -> Result<(), Failure> {
             check_writable(&args.target).map_err(|e| {
                 anyhow::Error::new(e).context("cannot replace the target; Stripe was not called")
             })?;
-            let client = StripeClient::new(
-                &args.stripe.stripe_api_base,
-                key,
-                key_name,
-                args.stripe.timeout,
-            )
-            .map_err(anyhow::Error::new)?;
             let endpoint = client
                 .create_webhook_endpoint(&url, &EVENTS)
                 .await
@@ -74,8 +66,10 @@ pub async fn run(args: &InjectArgs) -> Result<(), Failure> {
                     ))
                 })?;
             eprintln!(
-                "{P}: namespace {ns}: created webhook endpoint {} for {} (key {key_name})",
-                endpoint.id, endpoint.url
+                "{P}: namespace {ns}: created webhook endpoint {} for {} (key {})",
+                endpoint.id,
+                endpoint.url,
+                client.key_name()
             );
             store.entries.insert(
                 ns.clone(),

@@ -72,6 +72,13 @@ impl WebhookUrlBase {
     }
 }
 
+/// A Stripe client for the namespace: its key (see [`api_key`]), the API base and the timeout.
+pub fn client_for(args: &StripeArgs) -> Result<client::StripeClient, Failure> {
+    let (key, key_name) = api_key(args)?;
+    client::StripeClient::new(&args.stripe_api_base, key, key_name, args.timeout)
+        .map_err(|e| anyhow::Error::new(e).into())
+}
+
 /// The API key for the namespace: live key for production, test key otherwise.
 /// Returns the key and the name of the env var it came from (for error messages).
 pub fn api_key(args: &StripeArgs) -> Result<(SecretString, &'static str), Failure> {
