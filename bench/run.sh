@@ -97,7 +97,7 @@ mem_kb() { # PID FIELD(VmRSS|VmHWM)
 mib() { awk -v k="$1" 'BEGIN{printf "%.1f", k/1024}'; }
 median() { sort -g | awk '{a[NR]=$1} END{if(NR==0){print "n/a"} else if(NR%2){print a[(NR+1)/2]} else {printf "%.2f\n",(a[NR/2]+a[NR/2+1])/2}}'; }
 now_ns() { date +%s%N; }
-label() { case $1 in marketing) echo marketing-server ;; node) echo "node (express)" ;; nginx_nosf) echo "nginx, sendfile off" ;; *) echo "$1" ;; esac; }
+label() { case $1 in marketing) echo marketing-server ;; node) echo "node (express)" ;; nginx_nosf) echo "nginx, sendfile off" ;; nginx_bare) echo "nginx, no added headers" ;; *) echo "$1" ;; esac; }
 
 # ---------------------------------------------------------------------------------------------
 log "building release binaries"
@@ -184,25 +184,28 @@ PORT[marketing]=$(free_port)
 start marketing env "${SVC_ENV[@]}" SITE_DIR="$SITE" HOST=127.0.0.1 PORT="${PORT[marketing]}" "$REL/marketing-server"
 PORT[backend]=$(free_port)
 start backend env "${SVC_ENV[@]}" "${BACKEND_ENV[@]}" HOST=127.0.0.1 PORT="${PORT[backend]}" "$REL/backend"
-PORT[nginx]=$(free_port)
-mkdir -p "$TMP/nginx/tmp"
-sed -e "s#@PREFIX@#$TMP/nginx#g; s#@PORT@#${PORT[nginx]}#g; s#@ROOT@#$SITE#g" \
-  "$ROOT/bench/nginx.conf" >"$TMP/nginx/nginx.conf"
-start nginx nginx -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf"
+# start_nginx NAME [SED-EXPR]: bench/nginx.conf rendered for NAME, optionally edited by SED-EXPR.
+start_nginx() {
+  PORT[$1]=$(free_port)
+  mkdir -p "$TMP/$1/tmp"
+  sed -e "s#@PREFIX@#$TMP/$1#g; s#@PORT@#${PORT[$1]}#g; s#@ROOT@#$SITE#g" -e "${2:-}" \
+    "$ROOT/bench/nginx.conf" >"$TMP/$1/nginx.conf"
+  start "$1" nginx -p "$TMP/$1" -c "$TMP/$1/nginx.conf"
+}
+start_nginx nginx
 # The same nginx with sendfile off: shows how much of nginx's lead on large files is zero-copy.
-PORT[nginx_nosf]=$(free_port)
-mkdir -p "$TMP/nginx_nosf/tmp"
-sed -e "s#@PREFIX@#$TMP/nginx_nosf#g; s#@PORT@#${PORT[nginx_nosf]}#g; s#@ROOT@#$SITE#g; s#sendfile on;#sendfile off;#" \
-  "$ROOT/bench/nginx.conf" >"$TMP/nginx_nosf/nginx.conf"
-start nginx_nosf nginx -p "$TMP/nginx_nosf" -c "$TMP/nginx_nosf/nginx.conf"
+start_nginx nginx_nosf 's#sendfile on;#sendfile off;#'
+# The same nginx without the security/cache headers marketing-server sends: ~450 bytes less
+# per answer, shown for reference (the ratios compare servers sending the same headers).
+start_nginx nginx_bare '/# added-headers-begin/,/# added-headers-end/d'
 if [ -n "$HAVE_NODE" ]; then
   PORT[node]=$(free_port)
   start node env NODE_PATH=/usr/share/nodejs SITE_DIR="$SITE" HOST=127.0.0.1 PORT="${PORT[node]}" node "$ROOT/bench/node-peer/server.js"
 fi
-SERVERS=(marketing backend nginx nginx_nosf ${HAVE_NODE:+node})
+SERVERS=(marketing backend nginx nginx_nosf nginx_bare ${HAVE_NODE:+node})
 for s in "${SERVERS[@]}"; do wait_200 "http://127.0.0.1:${PORT[$s]}/healthz" "$s"; done
 # One request for each file first, so "idle" includes whatever a server loads lazily.
-for s in marketing nginx nginx_nosf ${HAVE_NODE:+node}; do
+for s in marketing nginx nginx_nosf nginx_bare ${HAVE_NODE:+node}; do
   curl -s -o /dev/null "http://127.0.0.1:${PORT[$s]}/"
   curl -s -o /dev/null -H 'Accept-Encoding: gzip' "http://127.0.0.1:${PORT[$s]}$JS_PATH"
 done
@@ -225,9 +228,9 @@ done
 # Scenarios: name | path | Accept-Encoding header (or -) | servers (first entry compared, nginx peer)
 SCENARIOS=(
   "healthz|/healthz|-|marketing backend nginx ${HAVE_NODE:+node}"
-  "index.html|/|-|marketing nginx ${HAVE_NODE:+node}"
+  "index.html|/|-|marketing nginx nginx_bare ${HAVE_NODE:+node}"
   "js identity|$JS_PATH|-|marketing nginx nginx_nosf ${HAVE_NODE:+node}"
-  "js gzip|$JS_PATH|gzip|marketing nginx ${HAVE_NODE:+node}"
+  "js gzip|$JS_PATH|gzip|marketing nginx nginx_bare ${HAVE_NODE:+node}"
 )
 RES=$TMP/results
 mkdir -p "$RES"
@@ -294,8 +297,8 @@ fmt_int() { awk -v v="$1" 'BEGIN{printf "%.0f", v}'; }
   echo
   echo "- Machine: $(nproc) CPUs, $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo), $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), Linux $(uname -r); load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "- Load: $(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2), \`wrk -t$THREADS -c$CONNS -d$DURATION --latency\`, $ROUNDS rounds, servers alternated (order rotated each round), loopback, nothing pinned; client and servers share the CPUs"
-  echo "- Peers: $(nginx -v 2>&1 | sed 's#.*/##;s#^#nginx #') (bench/nginx.conf: worker_processes auto, sendfile, tcp_nopush, open_file_cache, gzip_static, access_log off; "nginx, sendfile off" is the same config without sendfile)${HAVE_NODE:+; node $(node -v) + express $(NODE_PATH=/usr/share/nodejs node -p 'require("express/package.json").version') (Debian node-express, bench/node-peer, one worker per CPU)}"
-  echo "- Ours: release build (LTO, codegen-units 1), RUST_LOG=warn (no per-request log, like access_log off)"
+  echo "- Peers: $(nginx -v 2>&1 | sed 's#.*/##;s#^#nginx #') (bench/nginx.conf: worker_processes auto, sendfile, tcp_nopush, open_file_cache, gzip_static, access_log off, the security and cache headers marketing-server sends added with add_header; "nginx, sendfile off" and "nginx, no added headers" are the same config without sendfile or without those headers)${HAVE_NODE:+; node $(node -v) + express $(NODE_PATH=/usr/share/nodejs node -p 'require("express/package.json").version') (Debian node-express, bench/node-peer, one worker per CPU)}"
+  echo "- Ours: release build (LTO, codegen-units 1), one HTTP worker thread per CPU (WORKERS default), RUST_LOG=warn (no per-request log, like access_log off)"
   echo "- Site: $(realpath --relative-to="$ROOT" "$SITE_SRC" 2>/dev/null || echo "$SITE_SRC") copied with \`gzip -9\` siblings; JS asset \`$JS_PATH\` ($JS_KB KiB, $JS_GZ_KB KiB gzipped)"
   [ -n "$HAVE_NODE" ] || echo "- Node peer: not run (node or Debian's node-express missing)"
   echo

@@ -3,10 +3,9 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use axum::middleware::from_fn;
 use backend::config::{Cli, Command};
 use backend::state::{lazy_pool, AppState, Settings};
-use service_runtime::telemetry::access_log;
+use service_runtime::telemetry::AccessLogLayer;
 use service_runtime::{shutdown, Health};
 
 fn main() -> ExitCode {
@@ -30,7 +29,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let (Some(db), Some(jwt_secret)) = (cli.database_url.clone(), cli.jwt_secret.clone()) else {
         anyhow::bail!("DATABASE_URL and JWT_SECRET are required");
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // This runtime only accepts and coordinates; requests run on the HTTP worker threads.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
@@ -55,22 +55,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         let health = Health::new();
         let app = backend::app(state)
             .merge(health.router())
-            .layer(from_fn(access_log));
+            .layer(AccessLogLayer);
         let listener = cli.serve.bind(cli.port).await?;
         tracing::info!(
             addr = %listener.local_addr()?,
             subscriptions_enabled = cli.subscriptions_enabled,
             "backend listening"
         );
-        shutdown::serve(
-            listener,
-            app,
-            health,
-            cli.serve.timing(),
-            shutdown::signal(),
-        )
-        .await?;
-        pool.close().await;
+        cli.serve
+            .server(app, health)
+            .cleanup(async move { pool.close().await })
+            .serve(listener, shutdown::signal())
+            .await?;
         Ok(())
     })
 }

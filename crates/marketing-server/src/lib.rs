@@ -50,7 +50,8 @@ pub fn run(cli: &Cli, settings: &Settings) -> anyhow::Result<()> {
         public_vars = settings.public.len(),
         "site loaded"
     );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // This runtime only accepts and coordinates; requests run on the HTTP worker threads.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
@@ -62,15 +63,11 @@ pub fn run(cli: &Cli, settings: &Settings) -> anyhow::Result<()> {
         start_compression(site.clone())?;
         let health = Health::new();
         let app = server::app(site, &health);
-        shutdown::serve(
-            listener,
-            app,
-            health,
-            cli.serve.timing(),
-            shutdown::signal(),
-        )
-        .await
-        .context("server failed")
+        cli.serve
+            .server(app, health)
+            .serve(listener, shutdown::signal())
+            .await
+            .context("server failed")
     })
 }
 

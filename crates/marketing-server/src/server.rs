@@ -11,11 +11,11 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::{Method, StatusCode};
-use axum::middleware::{from_fn, map_response_with_state};
+use axum::middleware::map_response_with_state;
 use axum::response::Response;
 use axum::Router;
 use bytes::Bytes;
-use service_runtime::telemetry::access_log;
+use service_runtime::telemetry::AccessLogLayer;
 use service_runtime::Health;
 
 use crate::negotiate::{accepts_html, none_match, Encoding, Preferences};
@@ -32,7 +32,7 @@ pub fn app(site: Arc<Site>, health: &Health) -> Router {
         .fallback(handle)
         .with_state(site)
         .merge(healthz)
-        .layer(from_fn(access_log))
+        .layer(AccessLogLayer)
 }
 
 async fn add_headers(State(extra): State<Arc<HeaderMap>>, mut response: Response) -> Response {

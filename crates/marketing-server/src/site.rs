@@ -1,7 +1,7 @@
 //! The whole site, loaded into memory once at start with every response precomputed.
 //!
-//! For each file: the identity bytes plus gzip (best) and brotli (quality 11, window 22) encodings
-//! where they are smaller — or the precompressed siblings `x.gz` / `x.br` when the site ships
+//! For each file: the identity bytes plus gzip (best) and brotli (quality 11, window fitted to
+//! the file) encodings where they are smaller — or the precompressed siblings `x.gz` / `x.br` when the site ships
 //! them — each with a strong ETag (SHA-256 prefix of that encoding's bytes) and its complete
 //! header map. Serving a request is then a hash lookup, a header-map clone and a `Bytes` clone:
 //! no disk I/O, no compression, no formatting.
@@ -249,7 +249,7 @@ impl Site {
         })
     }
 
-    /// Computes the gzip (best) and brotli (quality 11, window 22) encodings still missing,
+    /// Computes the gzip (best) and brotli (quality 11) encodings still missing,
     /// gzip for every file first since it is fast. Safe to run while serving: each slot is
     /// filled once, atomically. Run it on its own thread after binding, or before serving.
     pub fn compress(&self) -> CompressStats {
@@ -472,7 +472,7 @@ fn gzip(data: &[u8]) -> Vec<u8> {
 fn brotli(data: &[u8]) -> Vec<u8> {
     let params = brotli::enc::BrotliEncoderParams {
         quality: 11,
-        lgwin: 22,
+        lgwin: brotli_window(data.len()),
         size_hint: data.len(),
         ..Default::default()
     };
@@ -481,6 +481,14 @@ fn brotli(data: &[u8]) -> Vec<u8> {
         Ok(_) => out,
         Err(_) => Vec::new(),
     }
+}
+
+/// The smallest brotli window (log2 bytes, 10..=22) that covers the whole file: a larger one
+/// compresses no better, and at quality 11 the encoder's memory grows with it (window 22 costs
+/// tens of MiB while a site's files are kilobytes, and that memory stayed resident).
+fn brotli_window(len: usize) -> i32 {
+    let bits = usize::BITS - len.max(1).saturating_sub(1).leading_zeros();
+    bits.clamp(10, 22) as i32
 }
 
 /// A strong ETag: the first 12 bytes of the SHA-256 of exactly the bytes sent.
@@ -636,5 +644,20 @@ mod tests {
         assert!(!is_servable_name(".well-known", 1));
         assert!(!is_servable_name("a\\b", 0));
         assert!(is_servable_name("app.js", 3));
+    }
+
+    #[test]
+    fn brotli_window_covers_the_file_and_stays_in_range() {
+        assert_eq!(brotli_window(0), 10);
+        assert_eq!(brotli_window(1024), 10);
+        assert_eq!(brotli_window(1025), 11);
+        assert_eq!(brotli_window(126_553), 17);
+        assert_eq!(brotli_window(1 << 30), 22);
+        let data = b"marketing ".repeat(5000);
+        let packed = brotli(&data);
+        assert!(!packed.is_empty() && packed.len() < data.len() / 10);
+        let mut unpacked = Vec::new();
+        brotli::BrotliDecompress(&mut &packed[..], &mut unpacked).expect("valid brotli");
+        assert_eq!(unpacked, data);
     }
 }

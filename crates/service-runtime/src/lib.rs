@@ -12,6 +12,8 @@
 //! - [`health`]: the `/healthz` route and the draining flag it reports.
 //! - [`shutdown`]: SIGTERM/SIGINT/SIGQUIT handling and [`shutdown::serve`], which runs a router with
 //!   the drain contract (503 on /healthz for a while, then stop accepting, then finish in-flight).
+//! - [`workers`]: thread-per-core HTTP/1.1 serving (one single-threaded runtime per CPU, fed
+//!   round-robin by one acceptor), used by [`shutdown::Server`].
 //! - [`healthcheck`]: the tiny HTTP/1.1 self-probe behind every binary's `healthcheck` subcommand,
 //!   used as the exec-form Docker HEALTHCHECK.
 
@@ -20,6 +22,7 @@ pub mod health;
 pub mod healthcheck;
 pub mod shutdown;
 pub mod telemetry;
+pub mod workers;
 
 pub use health::Health;
-pub use shutdown::{serve, ServeArgs};
+pub use shutdown::{serve, ServeArgs, Server};

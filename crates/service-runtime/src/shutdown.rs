@@ -6,14 +6,17 @@
 //! 2. the listener closes and idle keep-alive connections are closed;
 //! 3. in-flight requests get up to `SHUTDOWN_TIMEOUT_SECONDS` to finish; then the process exits 0.
 
-use std::future::{Future, IntoFuture};
+use std::convert::Infallible;
+use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::pin::Pin;
 use std::time::Duration;
 
 use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::health::Health;
+use crate::workers::{self, Workers};
 
 /// Listener and shutdown settings shared by every service (the port is per binary).
 #[derive(clap::Args, Debug, Clone)]
@@ -27,6 +30,9 @@ pub struct ServeArgs {
     /// Then give in-flight requests at most this many seconds to finish.
     #[arg(long, env = "SHUTDOWN_TIMEOUT_SECONDS", default_value_t = 20)]
     pub shutdown_timeout_seconds: u64,
+    /// HTTP worker threads (one single-threaded runtime each); 0 means one per available CPU.
+    #[arg(long, env = "WORKERS", default_value_t = 0)]
+    pub workers: usize,
 }
 
 impl ServeArgs {
@@ -35,6 +41,13 @@ impl ServeArgs {
             drain: Duration::from_secs(self.shutdown_drain_seconds),
             timeout: Duration::from_secs(self.shutdown_timeout_seconds),
         }
+    }
+
+    /// Serves `app` on `listener` until SIGTERM/SIGINT/SIGQUIT, with these settings.
+    pub fn server(&self, app: Router, health: Health) -> Server {
+        Server::new(app, health)
+            .timing(self.timing())
+            .workers(self.workers)
     }
 
     /// Binds `host:port`; the error names the address so a port clash reads clearly.
@@ -94,9 +107,8 @@ async fn futures_select_first<F: Future<Output = &'static str> + Unpin>(
     .await
 }
 
-/// Serves `app` (which should include `health.router()`) until `stop` resolves, then runs the
-/// drain sequence. Returns when the server has stopped; exceeding the timeout is logged, not an
-/// error, because the orchestrator is about to kill us anyway and exit 0 is the contract.
+/// Serves `app` (which should include `health.router()`) with one worker per CPU until `stop`
+/// resolves, then runs the drain sequence. See [`Server`] for the knobs.
 pub async fn serve<S>(
     listener: TcpListener,
     app: Router,
@@ -108,48 +120,132 @@ where
     S: Future + Send,
     S::Output: std::fmt::Debug,
 {
-    let (stop_accepting, accepting_stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        let _ = accepting_stopped.await;
-    });
-    let mut server = tokio::spawn(server.into_future());
+    Server::new(app, health)
+        .timing(timing)
+        .serve(listener, stop)
+        .await
+}
 
-    tokio::select! {
-        why = stop => tracing::info!(reason = ?why, drain_seconds = timing.drain.as_secs(), "shutdown requested; draining"),
-        result = &mut server => return flatten(result),
-    }
-    health.start_draining();
-    tokio::select! {
-        _ = tokio::time::sleep(timing.drain) => {}
-        result = &mut server => return flatten(result),
-    }
-    tracing::info!(
-        timeout_seconds = timing.timeout.as_secs(),
-        "drain over; closing listener and finishing in-flight requests"
-    );
-    let _ = stop_accepting.send(());
-    match tokio::time::timeout(timing.timeout, &mut server).await {
-        Ok(result) => {
-            tracing::info!("stopped cleanly");
-            flatten(result)
+/// A router served on worker threads ([`crate::workers`]) with the drain contract.
+pub struct Server {
+    app: Router,
+    health: Health,
+    timing: Timing,
+    workers: usize,
+    cleanup: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+}
+
+impl Server {
+    /// Defaults: drain 5 s, timeout 20 s, one worker per CPU.
+    pub fn new(app: Router, health: Health) -> Self {
+        Self {
+            app,
+            health,
+            timing: Timing {
+                drain: Duration::from_secs(5),
+                timeout: Duration::from_secs(20),
+            },
+            workers: workers::default_count(),
+            cleanup: None,
         }
-        Err(_) => {
-            tracing::warn!(
+    }
+
+    pub fn timing(mut self, timing: Timing) -> Self {
+        self.timing = timing;
+        self
+    }
+
+    /// Worker threads; 0 means one per CPU.
+    pub fn workers(mut self, workers: usize) -> Self {
+        self.workers = if workers == 0 {
+            workers::default_count()
+        } else {
+            workers
+        };
+        self
+    }
+
+    /// Runs after in-flight requests finished (or the timeout passed), while the workers'
+    /// runtimes still run: the place to close a database pool whose connections they hold.
+    /// Bounded by the shutdown timeout as well.
+    pub fn cleanup(mut self, cleanup: impl Future<Output = ()> + Send + 'static) -> Self {
+        self.cleanup = Some(Box::pin(cleanup));
+        self
+    }
+
+    /// Serves until `stop` resolves, then: 503 on /healthz for the drain period while still
+    /// serving, close the listener and idle connections, give in-flight requests up to the
+    /// timeout. Exceeding the timeout is logged, not an error: the orchestrator is about to kill
+    /// us anyway and exit 0 is the contract.
+    pub async fn serve<S>(self, listener: TcpListener, stop: S) -> std::io::Result<()>
+    where
+        S: Future + Send,
+        S::Output: std::fmt::Debug,
+    {
+        let Self {
+            app,
+            health,
+            timing,
+            workers: count,
+            cleanup,
+        } = self;
+        let mut workers = Workers::start(&app, count)?;
+        tracing::debug!(workers = count, "HTTP workers started");
+        {
+            let accept = accept_loop(&listener, &mut workers);
+            tokio::pin!(accept);
+            tokio::select! {
+                why = stop => tracing::info!(reason = ?why, drain_seconds = timing.drain.as_secs(), "shutdown requested; draining"),
+                never = &mut accept => match never {},
+            }
+            health.start_draining();
+            tokio::select! {
+                _ = tokio::time::sleep(timing.drain) => {}
+                never = &mut accept => match never {},
+            }
+        }
+        drop(listener);
+        tracing::info!(
+            timeout_seconds = timing.timeout.as_secs(),
+            "drain over; closing listener and finishing in-flight requests"
+        );
+        let deadline = tokio::time::Instant::now() + timing.timeout;
+        match tokio::time::timeout_at(deadline, workers.finish()).await {
+            Ok(()) => tracing::info!("stopped cleanly"),
+            Err(_) => tracing::warn!(
                 "in-flight requests did not finish within the shutdown timeout; exiting anyway"
-            );
-            server.abort();
-            Ok(())
+            ),
         }
+        if let Some(cleanup) = cleanup {
+            if tokio::time::timeout_at(deadline + Duration::from_secs(1), cleanup)
+                .await
+                .is_err()
+            {
+                tracing::warn!("shutdown cleanup did not finish in time");
+            }
+        }
+        tokio::task::spawn_blocking(move || workers.release())
+            .await
+            .map_err(std::io::Error::other)
     }
 }
 
-fn flatten(result: Result<std::io::Result<()>, tokio::task::JoinError>) -> std::io::Result<()> {
-    match result {
-        Ok(r) => r,
-        Err(e) => Err(std::io::Error::other(e)),
+/// Accepts forever, handing connections to the workers. Per-connection errors (the peer gave
+/// up) are skipped; resource errors (EMFILE, ENOBUFS...) back off briefly instead of spinning.
+async fn accept_loop(listener: &TcpListener, workers: &mut Workers) -> Infallible {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => workers.dispatch(stream, peer),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ConnectionAborted | ConnectionRefused | ConnectionReset
+                ) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed; retrying in 50 ms");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
     }
 }

@@ -7,10 +7,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::Instant;
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue};
-use axum::middleware::Next;
 use axum::response::Response;
+use tower::{Layer, Service};
 use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
 
@@ -62,36 +66,69 @@ impl LogArgs {
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Axum middleware: request id + one access-log line per request (debug for /healthz).
-/// Install with `axum::middleware::from_fn(access_log)`.
-pub async fn access_log(req: Request, next: Next) -> Response {
-    let id = req
-        .headers()
-        .get(&REQUEST_ID)
-        .filter(|v| is_sane_id(v.as_bytes()))
-        .cloned()
-        .unwrap_or_else(new_request_id);
-    let method = req.method().clone();
-    let path = req.uri().path().to_owned();
-    let quiet = path == "/healthz";
-    let span = tracing::info_span!(
-        "request",
-        request_id = %String::from_utf8_lossy(id.as_bytes()),
-    );
-    let started = Instant::now();
-    let mut response = next.run(req).instrument(span.clone()).await;
-    let status = response.status().as_u16();
-    let micros = started.elapsed().as_micros() as u64;
-    let _guard = span.enter();
-    if quiet {
-        tracing::debug!(%method, %path, status, micros, "request");
-    } else if status >= 500 {
-        tracing::warn!(%method, %path, status, micros, "request");
-    } else {
-        tracing::info!(%method, %path, status, micros, "request");
+/// Tower layer: request id + one access-log line per request (debug for /healthz, warn for
+/// 5xx). `router.layer(AccessLogLayer)`. A hand-written service rather than
+/// `axum::middleware::from_fn`: it sits on every request, and this costs one allocation.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AccessLogLayer;
+
+impl<S> Layer<S> for AccessLogLayer {
+    type Service = AccessLog<S>;
+
+    fn layer(&self, inner: S) -> AccessLog<S> {
+        AccessLog { inner }
     }
-    response.headers_mut().insert(REQUEST_ID.clone(), id);
-    response
+}
+
+/// The service made by [`AccessLogLayer`].
+#[derive(Clone, Debug)]
+pub struct AccessLog<S> {
+    inner: S,
+}
+
+impl<S> Service<Request> for AccessLog<S>
+where
+    S: Service<Request, Response = Response>,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let id = req
+            .headers()
+            .get(&REQUEST_ID)
+            .filter(|v| is_sane_id(v.as_bytes()))
+            .cloned()
+            .unwrap_or_else(new_request_id);
+        // Both clones are reference counts, not copies.
+        let method = req.method().clone();
+        let uri = req.uri().clone();
+        let span = tracing::info_span!("request", request_id = id.to_str().unwrap_or(""));
+        let started = Instant::now();
+        let future = self.inner.call(req).instrument(span.clone());
+        Box::pin(async move {
+            let mut response = future.await?;
+            let status = response.status().as_u16();
+            let micros = started.elapsed().as_micros() as u64;
+            let path = uri.path();
+            let _guard = span.enter();
+            if path == "/healthz" {
+                tracing::debug!(%method, path, status, micros, "request");
+            } else if status >= 500 {
+                tracing::warn!(%method, path, status, micros, "request");
+            } else {
+                tracing::info!(%method, path, status, micros, "request");
+            }
+            response.headers_mut().insert(REQUEST_ID.clone(), id);
+            Ok(response)
+        })
+    }
 }
 
 fn is_sane_id(v: &[u8]) -> bool {
@@ -104,7 +141,7 @@ fn is_sane_id(v: &[u8]) -> bool {
 /// `<random per-process prefix>-<counter>`: unique, sortable within a process, and costs an
 /// atomic increment instead of a syscall for randomness per request.
 fn new_request_id() -> HeaderValue {
-    static PREFIX: OnceLock<String> = OnceLock::new();
+    static PREFIX: OnceLock<[u8; 16]> = OnceLock::new();
     static COUNTER: AtomicU64 = AtomicU64::new(1);
     let prefix = PREFIX.get_or_init(|| {
         use std::hash::{BuildHasher, Hasher};
@@ -116,10 +153,29 @@ fn new_request_id() -> HeaderValue {
                 .unwrap_or(0),
         );
         h.write_u32(std::process::id());
-        format!("{:016x}", h.finish())
+        let mut hex = [0u8; 16];
+        write_hex(h.finish(), &mut hex);
+        hex
     });
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    HeaderValue::from_str(&format!("{prefix}-{n:x}")).unwrap_or(HeaderValue::from_static("unknown"))
+    // "<16 hex>-<counter in hex, no leading zeros>", formatted without a heap String.
+    let mut buf = [0u8; 33];
+    buf[..16].copy_from_slice(prefix);
+    buf[16] = b'-';
+    let mut digits = [0u8; 16];
+    write_hex(n, &mut digits);
+    let first = digits.iter().position(|&d| d != b'0').unwrap_or(15);
+    let len = 17 + (16 - first);
+    buf[17..len].copy_from_slice(&digits[first..]);
+    HeaderValue::from_bytes(&buf[..len]).unwrap_or(HeaderValue::from_static("unknown"))
+}
+
+/// `v` as 16 lowercase hex digits.
+fn write_hex(v: u64, out: &mut [u8; 16]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = HEX[((v >> (60 - 4 * i)) & 0xf) as usize];
+    }
 }
 
 #[cfg(test)]
@@ -134,5 +190,19 @@ mod tests {
         assert!(is_sane_id(a.as_bytes()));
         assert!(!is_sane_id(b"bad id\n"));
         assert!(!is_sane_id(&[b'a'; 200]));
+        let text = a.to_str().expect("ascii");
+        let (prefix, counter) = text.split_once('-').expect("dash");
+        assert_eq!(prefix.len(), 16);
+        assert!(u64::from_str_radix(counter, 16).is_ok(), "{text}");
+        assert!(!counter.starts_with('0'), "{text}");
+    }
+
+    #[test]
+    fn hex_is_fixed_width() {
+        let mut out = [0u8; 16];
+        write_hex(0x1f, &mut out);
+        assert_eq!(&out, b"000000000000001f");
+        write_hex(u64::MAX, &mut out);
+        assert_eq!(&out, b"ffffffffffffffff");
     }
 }

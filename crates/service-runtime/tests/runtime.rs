@@ -28,9 +28,7 @@ async fn start(timing: Timing) -> Running {
         )
         .route("/fast", get(|| async { "fast" }))
         .merge(health.router())
-        .layer(axum::middleware::from_fn(
-            service_runtime::telemetry::access_log,
-        ));
+        .layer(service_runtime::telemetry::AccessLogLayer);
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let (stop, stopped) = oneshot::channel::<()>();
@@ -137,12 +135,13 @@ async fn shutdown_timeout_bounds_a_stuck_request() {
     });
     tokio::time::sleep(Duration::from_millis(100)).await;
     let _ = app.stop.take().map(|s| s.send(()));
-    // serve gives up on the 1.5 s request after the 200 ms timeout and still returns Ok
-    // (in a real process, returning from serve means exiting, which cuts the request off).
+    // serve gives up on the 1.5 s request after the 200 ms timeout, still returns Ok, and the
+    // request is cut off (as exiting the process would) instead of being waited for.
     app.done.await.expect("join").expect("serve returns Ok");
+    let outcome = slow.await.expect("join");
     assert!(
-        !slow.is_finished(),
-        "serve must return at the timeout, not wait for the stuck request"
+        outcome.is_err(),
+        "serve must return at the timeout, not wait for the stuck request: {outcome:?}"
     );
 }
 
@@ -180,4 +179,67 @@ async fn healthcheck_exit_codes() {
         healthcheck::run("https://127.0.0.1:1/healthz", t),
         ExitCode::FAILURE
     );
+}
+
+#[tokio::test]
+async fn connections_are_spread_round_robin_over_worker_threads_with_peer_address() {
+    use axum::extract::ConnectInfo;
+    use std::net::SocketAddr;
+    let health = Health::new();
+    let app = Router::new()
+        .route(
+            "/who",
+            get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move {
+                format!(
+                    "{} {}",
+                    std::thread::current().name().unwrap_or("?"),
+                    peer.ip()
+                )
+            }),
+        )
+        .merge(health.router());
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let (stop, stopped) = oneshot::channel::<()>();
+    let done = tokio::spawn(
+        service_runtime::Server::new(app, health)
+            .workers(3)
+            .timing(Timing {
+                drain: Duration::ZERO,
+                timeout: Duration::from_secs(1),
+            })
+            .serve(listener, stopped),
+    );
+    // A fresh client is a fresh connection; six connections visit each of the three workers twice.
+    let mut seen = Vec::new();
+    for _ in 0..6 {
+        let body = client()
+            .get(format!("{base}/who"))
+            .send()
+            .await
+            .expect("who")
+            .text()
+            .await
+            .expect("body");
+        seen.push(body);
+    }
+    let mut threads: Vec<&str> = seen
+        .iter()
+        .map(|b| b.split(' ').next().unwrap_or(""))
+        .collect();
+    assert!(seen.iter().all(|b| b.ends_with(" 127.0.0.1")), "{seen:?}");
+    threads.sort_unstable();
+    assert_eq!(
+        threads,
+        [
+            "http-worker-0",
+            "http-worker-0",
+            "http-worker-1",
+            "http-worker-1",
+            "http-worker-2",
+            "http-worker-2"
+        ]
+    );
+    let _ = stop.send(());
+    done.await.expect("join").expect("serve");
 }

@@ -1,15 +1,13 @@
 //! `spawn_app()`: a migrated database of its own plus the real router on a real listener.
 
-use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use axum::middleware::from_fn;
 use backend::state::{lazy_pool, AppState, Settings};
 use reqwest::{Response, StatusCode};
 use secrecy::SecretString;
 use serde_json::Value;
-use service_runtime::telemetry::access_log;
+use service_runtime::telemetry::AccessLogLayer;
 use service_runtime::Health;
 use sqlx::postgres::PgConnectOptions;
 use test_support::{Cluster, TestDb};
@@ -97,17 +95,18 @@ pub async fn serve(url: &str, options: Options) -> TestApp {
     let health = Health::new();
     let app = backend::app(state)
         .merge(health.router())
-        .layer(from_fn(access_log));
+        .layer(AccessLogLayer);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
+    // The production server: worker threads with runtimes of their own, sharing the pool
+    // (created on the test's runtime) across runtimes exactly as `main` does.
     let server = tokio::spawn(async move {
-        let _ = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await;
+        let _ = service_runtime::Server::new(app, health)
+            .workers(2)
+            .serve(listener, std::future::pending::<()>())
+            .await;
     });
     TestApp {
         base: format!("http://{addr}"),

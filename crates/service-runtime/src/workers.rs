@@ -1,0 +1,167 @@
+//! Thread-per-core HTTP/1.1 serving: one single-threaded tokio runtime per worker thread, fed
+//! accepted connections round-robin by one acceptor.
+//!
+//! Why not one multi-threaded runtime: a request is a few microseconds of work, and with a
+//! work-stealing scheduler a good part of that went to waking other worker threads (futex,
+//! reschedule IPIs) and sharing queues. Here a connection lives on one thread from accept to
+//! close, like an nginx worker, so the threads never wake each other. The acceptor hands out
+//! connections round-robin (not `SO_REUSEPORT`, whose hashing can leave one worker with most of
+//! a handful of long-lived ingress connections, and which would let a second process bind the
+//! same port without an error).
+//!
+//! Resources shared across workers (the backend's sqlx pool) may be registered with another
+//! worker's reactor; that works while every runtime is driven, so a worker that has finished
+//! keeps its runtime running until [`Workers::release`] — after every worker is done.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::extract::ConnectInfo;
+use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::sync::{mpsc, watch};
+use tower::ServiceExt;
+
+/// A client gets this long to send a request's headers (slowloris guard).
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// One worker per available CPU (cgroup CPU limits included), at least one.
+pub fn default_count() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// An accepted connection on its way to a worker.
+type Conn = (std::net::TcpStream, SocketAddr);
+
+/// The worker threads, from the acceptor's side.
+pub struct Workers {
+    senders: Vec<mpsc::UnboundedSender<Conn>>,
+    next: usize,
+    /// Each worker reports here once its connections are closed.
+    done: mpsc::Receiver<()>,
+    release: watch::Sender<bool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Workers {
+    /// Starts `count` worker threads serving `app`.
+    pub fn start(app: &Router, count: usize) -> std::io::Result<Self> {
+        let count = count.max(1);
+        let (done_tx, done) = mpsc::channel(count);
+        let (release, released) = watch::channel(false);
+        let mut senders = Vec::with_capacity(count);
+        let mut threads = Vec::with_capacity(count);
+        for i in 0..count {
+            let (tx, rx) = mpsc::unbounded_channel();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let (app, done_tx, released) = (app.clone(), done_tx.clone(), released.clone());
+            let thread = std::thread::Builder::new()
+                .name(format!("http-worker-{i}"))
+                .spawn(move || {
+                    runtime.block_on(run(app, rx, done_tx, released));
+                    // Whatever is still running (past the shutdown timeout) is dropped here.
+                    runtime.shutdown_background();
+                })?;
+            senders.push(tx);
+            threads.push(thread);
+        }
+        Ok(Self {
+            senders,
+            next: 0,
+            done,
+            release,
+            threads,
+        })
+    }
+
+    /// Hands a connection to the next worker (round-robin).
+    pub fn dispatch(&mut self, stream: tokio::net::TcpStream, peer: SocketAddr) {
+        // Deregister from the acceptor's reactor; the worker registers it with its own.
+        let stream = match stream.into_std() {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::debug!(error = %e, "dropping an accepted connection");
+                return;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let mut conn = (stream, peer);
+        for _ in 0..self.senders.len() {
+            let i = self.next;
+            self.next = (self.next + 1) % self.senders.len();
+            // Only fails if that worker is gone (it panicked): offer it to the next one.
+            match self.senders[i].send(conn) {
+                Ok(()) => return,
+                Err(mpsc::error::SendError(back)) => conn = back,
+            }
+        }
+        tracing::error!("no HTTP worker left to take a connection");
+    }
+
+    /// Stops handing out connections: workers close idle keep-alive connections and let
+    /// in-flight requests finish. Resolves when every worker is done with its connections.
+    pub async fn finish(&mut self) {
+        self.senders.clear();
+        for _ in 0..self.threads.len() {
+            if self.done.recv().await.is_none() {
+                break;
+            }
+        }
+    }
+
+    /// Lets the worker runtimes stop (dropping whatever still runs) and waits for the threads.
+    pub fn release(self) {
+        let _ = self.release.send(true);
+        for thread in self.threads {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// One worker: serve connections until the acceptor stops, then close them gracefully, report,
+/// and keep the runtime driven until released.
+async fn run(
+    app: Router,
+    mut incoming: mpsc::UnboundedReceiver<Conn>,
+    done: mpsc::Sender<()>,
+    mut released: watch::Receiver<bool>,
+) {
+    let graceful = GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .keep_alive(true);
+    while let Some((stream, peer)) = incoming.recv().await {
+        let stream = match tokio::net::TcpStream::from_std(stream) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot register a connection");
+                continue;
+            }
+        };
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+            req.extensions_mut().insert(ConnectInfo(peer));
+            app.clone().oneshot(req)
+        });
+        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, %peer, "connection ended with an error");
+            }
+        });
+    }
+    let drained = async {
+        graceful.shutdown().await;
+        let _ = done.send(()).await;
+        std::future::pending::<()>().await
+    };
+    tokio::select! {
+        () = drained => {}
+        _ = released.wait_for(|r| *r) => {}
+    }
+}
