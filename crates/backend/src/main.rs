@@ -64,6 +64,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         );
         cli.serve
             .server(app, health)
+            .peer_addr() // the login rate limit keys on it
             .cleanup(async move { pool.close().await })
             .serve(listener, shutdown::signal())
             .await?;

@@ -13,7 +13,8 @@
 //! - [`shutdown`]: SIGTERM/SIGINT/SIGQUIT handling and [`shutdown::serve`], which runs a router with
 //!   the drain contract (503 on /healthz for a while, then stop accepting, then finish in-flight).
 //! - [`workers`]: thread-per-core HTTP/1.1 serving (one single-threaded runtime per CPU, fed
-//!   round-robin by one acceptor), used by [`shutdown::Server`].
+//!   round-robin by one acceptor), used by [`shutdown::Server`]; [`timer`] is its coarse
+//!   header-read timeout clock.
 //! - [`healthcheck`]: the tiny HTTP/1.1 self-probe behind every binary's `healthcheck` subcommand,
 //!   used as the exec-form Docker HEALTHCHECK.
 
@@ -22,6 +23,7 @@ pub mod health;
 pub mod healthcheck;
 pub mod shutdown;
 pub mod telemetry;
+pub mod timer;
 pub mod workers;
 
 pub use health::Health;

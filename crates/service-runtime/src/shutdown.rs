@@ -131,7 +131,7 @@ pub struct Server {
     app: Router,
     health: Health,
     timing: Timing,
-    workers: usize,
+    workers: workers::Options,
     cleanup: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
 }
 
@@ -145,7 +145,7 @@ impl Server {
                 drain: Duration::from_secs(5),
                 timeout: Duration::from_secs(20),
             },
-            workers: workers::default_count(),
+            workers: workers::Options::default(),
             cleanup: None,
         }
     }
@@ -157,11 +157,24 @@ impl Server {
 
     /// Worker threads; 0 means one per CPU.
     pub fn workers(mut self, workers: usize) -> Self {
-        self.workers = if workers == 0 {
+        self.workers.count = if workers == 0 {
             workers::default_count()
         } else {
             workers
         };
+        self
+    }
+
+    /// How long a client may take to send request headers, and an idle keep-alive connection
+    /// may stay open (default 75 s; see [`workers::Options`]).
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.workers.header_read_timeout = timeout;
+        self
+    }
+
+    /// Give handlers the peer address as `ConnectInfo<SocketAddr>` (off by default).
+    pub fn peer_addr(mut self) -> Self {
+        self.workers.peer_addr = true;
         self
     }
 
@@ -186,11 +199,11 @@ impl Server {
             app,
             health,
             timing,
-            workers: count,
+            workers: options,
             cleanup,
         } = self;
-        let mut workers = Workers::start(&app, count)?;
-        tracing::debug!(workers = count, "HTTP workers started");
+        let mut workers = Workers::start(&app, options)?;
+        tracing::debug!(workers = options.count, "HTTP workers started");
         {
             let accept = accept_loop(&listener, &mut workers);
             tokio::pin!(accept);

@@ -19,17 +19,41 @@ use std::time::Duration;
 use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::sync::{mpsc, watch};
 use tower::ServiceExt;
 
-/// A client gets this long to send a request's headers (slowloris guard).
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+use crate::timer::CoarseTimer;
 
 /// One worker per available CPU (cgroup CPU limits included), at least one.
 pub fn default_count() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// How the workers serve.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Worker threads (at least one).
+    pub count: usize,
+    /// A client gets this long to send a request's headers (slowloris guard). hyper counts an
+    /// idle keep-alive connection as waiting for headers, so this is also the idle timeout: it
+    /// stays above ingress-nginx's 60 s upstream keep-alive, or the proxy could send a request
+    /// on a connection we are closing (a 502 for a POST).
+    pub header_read_timeout: Duration,
+    /// Put `ConnectInfo<SocketAddr>` (the peer address) into every request's extensions.
+    /// Off by default: it is an extensions map allocated per request, wasted when unused.
+    pub peer_addr: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            count: default_count(),
+            header_read_timeout: Duration::from_secs(75),
+            peer_addr: false,
+        }
+    }
 }
 
 /// An accepted connection on its way to a worker.
@@ -46,9 +70,9 @@ pub struct Workers {
 }
 
 impl Workers {
-    /// Starts `count` worker threads serving `app`.
-    pub fn start(app: &Router, count: usize) -> std::io::Result<Self> {
-        let count = count.max(1);
+    /// Starts the worker threads serving `app`.
+    pub fn start(app: &Router, options: Options) -> std::io::Result<Self> {
+        let count = options.count.max(1);
         let (done_tx, done) = mpsc::channel(count);
         let (release, released) = watch::channel(false);
         let mut senders = Vec::with_capacity(count);
@@ -62,7 +86,7 @@ impl Workers {
             let thread = std::thread::Builder::new()
                 .name(format!("http-worker-{i}"))
                 .spawn(move || {
-                    runtime.block_on(run(app, rx, done_tx, released));
+                    runtime.block_on(run(app, options, rx, done_tx, released));
                     // Whatever is still running (past the shutdown timeout) is dropped here.
                     runtime.shutdown_background();
                 })?;
@@ -126,14 +150,17 @@ impl Workers {
 /// and keep the runtime driven until released.
 async fn run(
     app: Router,
+    options: Options,
     mut incoming: mpsc::UnboundedReceiver<Conn>,
     done: mpsc::Sender<()>,
     mut released: watch::Receiver<bool>,
 ) {
     let graceful = GracefulShutdown::new();
+    let timer = CoarseTimer::new();
+    tokio::spawn(timer.clone().run());
     let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
+    http.timer(timer)
+        .header_read_timeout(options.header_read_timeout)
         .keep_alive(true);
     while let Some((stream, peer)) = incoming.recv().await {
         let stream = match tokio::net::TcpStream::from_std(stream) {
@@ -144,8 +171,11 @@ async fn run(
             }
         };
         let app = app.clone();
+        let peer_addr = options.peer_addr;
         let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
-            req.extensions_mut().insert(ConnectInfo(peer));
+            if peer_addr {
+                req.extensions_mut().insert(ConnectInfo(peer));
+            }
             app.clone().oneshot(req)
         });
         let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));

@@ -204,6 +204,7 @@ async fn connections_are_spread_round_robin_over_worker_threads_with_peer_addres
     let done = tokio::spawn(
         service_runtime::Server::new(app, health)
             .workers(3)
+            .peer_addr()
             .timing(Timing {
                 drain: Duration::ZERO,
                 timeout: Duration::from_secs(1),
@@ -240,6 +241,49 @@ async fn connections_are_spread_round_robin_over_worker_threads_with_peer_addres
             "http-worker-2"
         ]
     );
+    let _ = stop.send(());
+    done.await.expect("join").expect("serve");
+}
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_disconnected() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let health = Health::new();
+    let app = Router::new().merge(health.router());
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let done = tokio::spawn(
+        service_runtime::Server::new(app, health)
+            .workers(1)
+            .header_read_timeout(Duration::from_millis(300))
+            .timing(Timing {
+                drain: Duration::ZERO,
+                timeout: Duration::from_secs(1),
+            })
+            .serve(listener, stopped),
+    );
+    let mut slow = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .expect("partial headers");
+    // Without the timeout the server would wait for the rest forever and this read would hang.
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), slow.read_to_end(&mut buf))
+        .await
+        .expect("the server must close the connection");
+    assert!(
+        read.is_err() || !buf.starts_with(b"HTTP/1.1 200"),
+        "no answer to half a request: {:?}",
+        String::from_utf8_lossy(&buf)
+    );
+    // A well-behaved client on a fresh connection is unaffected.
+    let r = client()
+        .get(format!("http://{addr}/healthz"))
+        .send()
+        .await
+        .expect("healthz");
+    assert_eq!(r.status(), 200);
     let _ = stop.send(());
     done.await.expect("join").expect("serve");
 }

@@ -105,6 +105,7 @@ pub async fn serve(url: &str, options: Options) -> TestApp {
     let server = tokio::spawn(async move {
         let _ = service_runtime::Server::new(app, health)
             .workers(2)
+            .peer_addr()
             .serve(listener, std::future::pending::<()>())
             .await;
     });
