@@ -94,6 +94,16 @@ mem_kb() { # PID FIELD(VmRSS|VmHWM)
   done
   echo "$total"
 }
+# CPU time (user+system, all threads) of a process and its children, in clock ticks.
+cpu_ticks() { # PID
+  local total=0 p t
+  for p in "$1" $(pgrep -P "$1" || true); do
+    for t in /proc/"$p"/task/*/stat; do
+      total=$((total + $(awk '{print $14 + $15}' "$t" 2>/dev/null || echo 0)))
+    done
+  done
+  echo "$total"
+}
 mib() { awk -v k="$1" 'BEGIN{printf "%.1f", k/1024}'; }
 median() { sort -g | awk '{a[NR]=$1} END{if(NR==0){print "n/a"} else if(NR%2){print a[(NR+1)/2]} else {printf "%.2f\n",(a[NR/2]+a[NR/2+1])/2}}'; }
 now_ns() { date +%s%N; }
@@ -253,6 +263,8 @@ run_wrk() { # SERVER SCENARIO PATH ENC
   k=$(key "$2")
   out=$TMP/wrk.out
   local hdr=(); [ "$4" = - ] || hdr=(-H "Accept-Encoding: $4")
+  local ticks0 ticks1
+  ticks0=$(cpu_ticks "${PIDS[$s]}")
   wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "${hdr[@]}" "http://127.0.0.1:${PORT[$s]}$3" >"$out" 2>&1 &
   local wpid=$!
   half=$(awk -v d="$DURATION" 'BEGIN{sub(/s$/,"",d); printf "%.1f", d/2}')
@@ -260,6 +272,10 @@ run_wrk() { # SERVER SCENARIO PATH ENC
   sample=$(mem_kb "${PIDS[$s]}" VmRSS)
   [ "$sample" -gt "${LOADMAX[$s]}" ] && LOADMAX[$s]=$sample
   wait "$wpid" || { cat "$out" >&2; die "wrk failed against $s"; }
+  ticks1=$(cpu_ticks "${PIDS[$s]}")
+  # Server CPU per request (us): what the server spent, independent of how the CPUs were shared
+  # with wrk; far less noisy than req/s on a 2-CPU machine.
+  awk -v t=$((ticks1 - ticks0)) -v hz="$(getconf CLK_TCK)" '/requests in/{n=$1} END{ if (n > 0) printf "%.2f\n", t * 1e6 / hz / n; else print "n/a" }' "$out" >>"$RES/$k.$s.cpu"
   awk '/^Requests\/sec:/{print $2}' "$out" >>"$RES/$k.$s.rps"
   awk '$1=="99%"{v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; printf "%.2f\n", v}' "$out" >>"$RES/$k.$s.p99"
   # Failures: non-2xx/3xx answers plus socket errors.
@@ -297,22 +313,24 @@ fmt_int() { awk -v v="$1" 'BEGIN{printf "%.0f", v}'; }
   echo
   echo "- Machine: $(nproc) CPUs, $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo), $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), Linux $(uname -r); load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "- Load: $(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2), \`wrk -t$THREADS -c$CONNS -d$DURATION --latency\`, $ROUNDS rounds, servers alternated (order rotated each round), loopback, nothing pinned; client and servers share the CPUs"
-  echo "- Peers: $(nginx -v 2>&1 | sed 's#.*/##;s#^#nginx #') (bench/nginx.conf: worker_processes auto, sendfile, tcp_nopush, open_file_cache, gzip_static, access_log off, the security and cache headers marketing-server sends added with add_header; "nginx, sendfile off" and "nginx, no added headers" are the same config without sendfile or without those headers)${HAVE_NODE:+; node $(node -v) + express $(NODE_PATH=/usr/share/nodejs node -p 'require("express/package.json").version') (Debian node-express, bench/node-peer, one worker per CPU)}"
+  echo "- Peers: $(nginx -v 2>&1 | sed 's#.*/##;s#^#nginx #') (bench/nginx.conf: worker_processes auto, sendfile, tcp_nopush, open_file_cache, gzip_static, access_log off, the security and cache headers marketing-server sends added with add_header; \"nginx, sendfile off\" and \"nginx, no added headers\" are the same config without sendfile or without those headers)${HAVE_NODE:+; node $(node -v) + express $(NODE_PATH=/usr/share/nodejs node -p 'require("express/package.json").version') (Debian node-express, bench/node-peer, one worker per CPU)}"
   echo "- Ours: release build (LTO, codegen-units 1), one HTTP worker thread per CPU (WORKERS default), RUST_LOG=warn (no per-request log, like access_log off)"
   echo "- Site: $(realpath --relative-to="$ROOT" "$SITE_SRC" 2>/dev/null || echo "$SITE_SRC") copied with \`gzip -9\` siblings; JS asset \`$JS_PATH\` ($JS_KB KiB, $JS_GZ_KB KiB gzipped)"
   [ -n "$HAVE_NODE" ] || echo "- Node peer: not run (node or Debian's node-express missing)"
   echo
   echo "## Requests/s and p99 latency (medians of $ROUNDS rounds)"
   echo
-  echo "| scenario | server | req/s | p99 ms | failed | vs nginx req/s |"
-  echo "|---|---|---:|---:|---:|---:|"
+  echo "| scenario | server | req/s | p99 ms | failed | vs nginx req/s | server CPU us/request | vs nginx CPU |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|"
   for sc in "${SCENARIOS[@]}"; do
     IFS='|' read -r name path enc servers <<<"$sc"
     ng=$(med "$name" nginx rps)
+    ngcpu=$(med "$name" nginx cpu)
     for s in $servers; do
       rps=$(med "$name" "$s" rps)
+      cpu=$(med "$name" "$s" cpu)
       errs=$(awk '{n+=$1} END{print n+0}' "$RES/$(key "$name").$s.err")
-      echo "| $name | $(label "$s") | $(fmt_int "$rps") | $(med "$name" "$s" p99) | $errs | $(ratio "$rps" "$ng")x |"
+      echo "| $name | $(label "$s") | $(fmt_int "$rps") | $(med "$name" "$s" p99) | $errs | $(ratio "$rps" "$ng")x | $cpu | $(ratio "$cpu" "$ngcpu")x |"
     done
   done
   echo

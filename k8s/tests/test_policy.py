@@ -40,6 +40,20 @@ def test_overlay_renders_the_whole_stack(rendered, overlay):
     )
 
 
+@pytest.mark.parametrize("overlay", APP_OVERLAYS)
+def test_backend_behind_ingress_trusts_forwarded_for(rendered, overlay):
+    """Only ingress-nginx may reach the backend, so its X-Forwarded-For is the client address
+    the login rate limit must key on."""
+    configs = [d for d in kinds(rendered[overlay], "ConfigMap") if d["metadata"]["name"].startswith("backend-config")]
+    assert len(configs) == 1
+    assert configs[0]["data"].get("TRUST_FORWARDED_FOR") == "true"
+    policies = kinds(rendered[overlay], "NetworkPolicy")
+    to_apps = [p for p in policies if p["metadata"]["name"] == "allow-ingress-controller-to-web"]
+    assert to_apps, [p["metadata"]["name"] for p in policies]
+    sources = [src for rule in to_apps[0]["spec"]["ingress"] for src in rule["from"]]
+    assert sources == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}]
+
+
 def test_services_are_cluster_ip_or_headless(everything):
     assert len(kinds(everything, "Service")) >= 8
     assert policy.check_services_cluster_ip(everything) == []

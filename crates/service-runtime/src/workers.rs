@@ -10,8 +10,11 @@
 //! same port without an error).
 //!
 //! Resources shared across workers (the backend's sqlx pool) may be registered with another
-//! worker's reactor; that works while every runtime is driven, so a worker that has finished
-//! keeps its runtime running until [`Workers::release`] — after every worker is done.
+//! worker's reactor; that works while every runtime is driven (readiness then costs one
+//! cross-thread wake-up), so a worker that has finished keeps its runtime running until
+//! [`Workers::release`] — after every worker is done. As with any event loop, a handler must not
+//! block: a worker busy in CPU work stalls its other connections (the backend hashes passwords
+//! on `spawn_blocking` for this reason).
 
 use std::net::SocketAddr;
 use std::time::Duration;
