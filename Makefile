@@ -45,7 +45,8 @@ endif
 ifeq ($(origin RUST_IMAGE),undefined)
 RUST_IMAGE := $(shell $(DOCKER) image inspect rust:1.95-slim-bookworm >/dev/null 2>&1 && echo rust:1.95-slim-bookworm || echo local/rust:bookworm)
 endif
-export POSTGRES_IMAGE RUST_IMAGE TAG
+DEV_IMAGE ?= $(PROJECT)-dev:latest
+export POSTGRES_IMAGE RUST_IMAGE TAG DEV_IMAGE
 PROD_COMPOSE = $(COMPOSE) -p $(PROJECT) -f compose/docker-compose.production.yml
 DEV_COMPOSE = $(COMPOSE) -p $(PROJECT)-dev -f compose/docker-compose.yml
 E2E_PYTHON ?= .venv/bin/python
@@ -60,9 +61,13 @@ images-if-missing:
 	@for i in $(IMAGES); do $(DOCKER) image inspect $$i:$(TAG) >/dev/null 2>&1 || missing=1; done; \
 	  if [ -n "$$missing" ]; then $(MAKE) images; fi
 
+# The dev image is built with the docker CLI, not `compose --build`: docker-compose 1.x refuses to
+# build while DOCKER_BUILDKIT=1 (exported above) unless the buildx plugin is installed. The
+# Dockerfile copies nothing, so it is sent without a context.
 start: ## Dev stack (cargo run from the mounted source) on :5000 :3000 :3002
 	$(CARGO) fetch --locked
-	$(DEV_COMPOSE) up -d --build
+	$(DOCKER) build -q -t $(DEV_IMAGE) --build-arg RUST_IMAGE=$(RUST_IMAGE) - < docker/Dockerfile.development
+	$(DEV_COMPOSE) up -d
 	DOCKER=$(DOCKER) scripts/compose-wait.sh 1200 $(DEV_COMPOSE)
 
 start-prod: images-if-missing ## Prod stack from the hardened images, waits until every service is healthy
