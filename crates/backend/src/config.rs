@@ -6,9 +6,8 @@
 
 use std::time::Duration;
 
-use clap::{ArgAction, Parser, Subcommand};
+use clap::{ArgAction, Parser};
 use secrecy::SecretString;
-use service_runtime::healthcheck::HealthcheckArgs;
 use service_runtime::telemetry::LogArgs;
 use service_runtime::ServeArgs;
 use sqlx::postgres::PgConnectOptions;
@@ -89,11 +88,7 @@ pub struct Cli {
     pub log: LogArgs,
 }
 
-#[derive(Subcommand, Debug)]
-pub enum Command {
-    /// Probe this service's /healthz (exit 0 healthy, 1 not); the container HEALTHCHECK.
-    Healthcheck(HealthcheckArgs),
-}
+pub use service_runtime::healthcheck::ServiceCommand as Command;
 
 impl Cli {
     /// Checks the rules clap cannot express; the error is one line naming the setting.

@@ -29,11 +29,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let (Some(db), Some(jwt_secret)) = (cli.database_url.clone(), cli.jwt_secret.clone()) else {
         anyhow::bail!("DATABASE_URL and JWT_SECRET are required");
     };
-    // This runtime only accepts and coordinates; requests run on the HTTP worker threads.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = shutdown::runtime().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let pool = lazy_pool(
             db,

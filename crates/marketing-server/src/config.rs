@@ -8,8 +8,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::builder::BoolishValueParser;
-use clap::{ArgAction, Parser, Subcommand};
-use service_runtime::healthcheck::HealthcheckArgs;
+use clap::{ArgAction, Parser};
 use service_runtime::telemetry::LogArgs;
 use service_runtime::ServeArgs;
 
@@ -43,12 +42,7 @@ pub struct Cli {
     pub log: LogArgs,
 }
 
-/// Subcommands; without one the server runs.
-#[derive(Subcommand, Debug)]
-pub enum Command {
-    /// Probe this service's /healthz (exit 0 healthy, 1 not).
-    Healthcheck(HealthcheckArgs),
-}
+pub use service_runtime::healthcheck::ServiceCommand as Command;
 
 fn header_text(s: &str) -> Result<String, String> {
     let s = s.trim();

@@ -50,11 +50,7 @@ pub fn run(cli: &Cli, settings: &Settings) -> anyhow::Result<()> {
         public_vars = settings.public.len(),
         "site loaded"
     );
-    // This runtime only accepts and coordinates; requests run on the HTTP worker threads.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = shutdown::runtime().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let listener = cli.serve.bind(cli.port).await?;
         if let Ok(addr) = listener.local_addr() {

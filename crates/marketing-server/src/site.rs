@@ -1,10 +1,10 @@
 //! The whole site, loaded into memory once at start with every response precomputed.
 //!
 //! For each file: the identity bytes plus gzip (best) and brotli (quality 11, window fitted to
-//! the file) encodings where they are smaller — or the precompressed siblings `x.gz` / `x.br` when the site ships
-//! them — each with a strong ETag (SHA-256 prefix of that encoding's bytes) and its complete
-//! header map. Serving a request is then a hash lookup, a header-map clone and a `Bytes` clone:
-//! no disk I/O, no compression, no formatting.
+//! the file) encodings where they are smaller — or the precompressed siblings `x.gz` / `x.br`
+//! when the site ships them — each with a strong ETag (SHA-256 prefix of that encoding's bytes)
+//! and its complete header map. Serving a request is then a hash lookup, a header-map clone and
+//! a `Bytes` clone: no disk I/O, no compression, no formatting.
 //!
 //! Loading is split in two so start-up stays in milliseconds: [`Site::load`] reads the files and
 //! builds the identity (and sibling) answers; [`Site::compress`] then fills in fresh encodings,

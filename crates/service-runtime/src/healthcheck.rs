@@ -19,6 +19,13 @@ pub struct HealthcheckArgs {
     pub timeout: Duration,
 }
 
+/// The subcommand every service binary has (`<binary> healthcheck`); without one it serves.
+#[derive(clap::Subcommand, Debug)]
+pub enum ServiceCommand {
+    /// Probe this service's /healthz (exit 0 healthy, 1 not); the container HEALTHCHECK.
+    Healthcheck(HealthcheckArgs),
+}
+
 impl HealthcheckArgs {
     /// Probes `--url`, or this service's own /healthz on `$PORT` (else `default_port`).
     pub fn run(&self, default_port: u16) -> ExitCode {

@@ -18,6 +18,10 @@ use tokio::net::TcpListener;
 use crate::health::Health;
 use crate::workers::{self, Workers};
 
+/// Drain period and in-flight timeout when nothing else is configured (`ServeArgs`, [`Server`]).
+pub const DEFAULT_DRAIN_SECONDS: u64 = 5;
+pub const DEFAULT_TIMEOUT_SECONDS: u64 = 20;
+
 /// Listener and shutdown settings shared by every service (the port is per binary).
 #[derive(clap::Args, Debug, Clone)]
 pub struct ServeArgs {
@@ -25,10 +29,10 @@ pub struct ServeArgs {
     #[arg(long, env = "HOST", default_value_t = IpAddr::V4(Ipv4Addr::UNSPECIFIED))]
     pub host: IpAddr,
     /// After a stop signal, answer 503 on /healthz for this many seconds while still serving.
-    #[arg(long, env = "SHUTDOWN_DRAIN_SECONDS", default_value_t = 5)]
+    #[arg(long, env = "SHUTDOWN_DRAIN_SECONDS", default_value_t = DEFAULT_DRAIN_SECONDS)]
     pub shutdown_drain_seconds: u64,
     /// Then give in-flight requests at most this many seconds to finish.
-    #[arg(long, env = "SHUTDOWN_TIMEOUT_SECONDS", default_value_t = 20)]
+    #[arg(long, env = "SHUTDOWN_TIMEOUT_SECONDS", default_value_t = DEFAULT_TIMEOUT_SECONDS)]
     pub shutdown_timeout_seconds: u64,
     /// HTTP worker threads (one single-threaded runtime each); 0 means one per available CPU.
     #[arg(long, env = "WORKERS", default_value_t = 0)]
@@ -57,6 +61,14 @@ impl ServeArgs {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))
     }
+}
+
+/// The runtime a service's `main` blocks on. It only binds, accepts and coordinates shutdown:
+/// requests run on the HTTP worker threads ([`Server`]), so one thread is enough.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
 }
 
 /// How long to drain and how long to wait for in-flight requests.
@@ -142,8 +154,8 @@ impl Server {
             app,
             health,
             timing: Timing {
-                drain: Duration::from_secs(5),
-                timeout: Duration::from_secs(20),
+                drain: Duration::from_secs(DEFAULT_DRAIN_SECONDS),
+                timeout: Duration::from_secs(DEFAULT_TIMEOUT_SECONDS),
             },
             workers: workers::Options::default(),
             cleanup: None,
@@ -157,11 +169,7 @@ impl Server {
 
     /// Worker threads; 0 means one per CPU.
     pub fn workers(mut self, workers: usize) -> Self {
-        self.workers.count = if workers == 0 {
-            workers::default_count()
-        } else {
-            workers
-        };
+        self.workers.count = workers;
         self
     }
 
@@ -203,7 +211,6 @@ impl Server {
             cleanup,
         } = self;
         let mut workers = Workers::start(&app, options)?;
-        tracing::debug!(workers = options.count, "HTTP workers started");
         {
             let accept = accept_loop(&listener, &mut workers);
             tokio::pin!(accept);

@@ -86,8 +86,9 @@ impl CoarseTimer {
             .as_millis() as u64
     }
 
-    /// Sleeps currently registered (tests).
-    pub fn pending(&self) -> usize {
+    /// Sleeps currently registered.
+    #[cfg(test)]
+    fn pending(&self) -> usize {
         self.shared.lock().len()
     }
 }

@@ -37,7 +37,7 @@ pub fn default_count() -> usize {
 /// How the workers serve.
 #[derive(Clone, Copy, Debug)]
 pub struct Options {
-    /// Worker threads (at least one).
+    /// Worker threads; 0 (the default) means [`default_count`].
     pub count: usize,
     /// A client gets this long to send a request's headers (slowloris guard). hyper counts an
     /// idle keep-alive connection as waiting for headers, so this is also the idle timeout: it
@@ -52,7 +52,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Self {
-            count: default_count(),
+            count: 0,
             header_read_timeout: Duration::from_secs(75),
             peer_addr: false,
         }
@@ -75,7 +75,10 @@ pub struct Workers {
 impl Workers {
     /// Starts the worker threads serving `app`.
     pub fn start(app: &Router, options: Options) -> std::io::Result<Self> {
-        let count = options.count.max(1);
+        let count = match options.count {
+            0 => default_count(),
+            n => n,
+        };
         let (done_tx, done) = mpsc::channel(count);
         let (release, released) = watch::channel(false);
         let mut senders = Vec::with_capacity(count);
@@ -96,6 +99,7 @@ impl Workers {
             senders.push(tx);
             threads.push(thread);
         }
+        tracing::debug!(workers = count, "HTTP workers started");
         Ok(Self {
             senders,
             next: 0,
