@@ -85,22 +85,23 @@ wait_200() { # URL NAME
   die "$2 did not answer 200 on $1"
 }
 
-# Resident memory of a process and its children (nginx master + workers, node cluster), in KiB.
+# A process and its children (nginx master + workers, node cluster), whose figures are summed.
+family() { echo "$1" $(pgrep -P "$1" || true); }
+# Resident memory of a process family, in KiB.
 mem_kb() { # PID FIELD(VmRSS|VmHWM)
   local total=0 p v
-  for p in "$1" $(pgrep -P "$1" || true); do
+  for p in $(family "$1"); do
     v=$(awk -v f="$2:" '$1==f{print $2}' "/proc/$p/status" 2>/dev/null || true)
     total=$((total + ${v:-0}))
   done
   echo "$total"
 }
-# CPU time (user+system, all threads) of a process and its children, in clock ticks.
+# CPU time (user+system; /proc/PID/stat counts every thread) of a process family, in clock ticks.
 cpu_ticks() { # PID
-  local total=0 p t
-  for p in "$1" $(pgrep -P "$1" || true); do
-    for t in /proc/"$p"/task/*/stat; do
-      total=$((total + $(awk '{print $14 + $15}' "$t" 2>/dev/null || echo 0)))
-    done
+  local total=0 p v
+  for p in $(family "$1"); do
+    v=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || true)
+    total=$((total + ${v:-0}))
   done
   echo "$total"
 }
