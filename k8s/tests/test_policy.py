@@ -492,27 +492,38 @@ def test_flags_network_policy_admitting_more_than_the_gateway(rendered):
     assert "app backend: no NetworkPolicy admits the gateway" in problems, problems
 
 
+IDLE, CLIENT = policy.check_idle_timeout_below_keepalive, policy.check_client_address
+
+
 @pytest.mark.parametrize(
-    ("mutate", "problem"),
+    ("check", "mutate", "problem"),
     [
         # Envoy's one-hour default comes back when nothing sets the idle timeout...
-        (lambda docs: find(docs, "BackendTrafficPolicy", "web")["spec"]["timeout"]["http"].pop("connectionIdleTimeout"),
+        (IDLE, lambda docs: find(docs, "BackendTrafficPolicy", "web")["spec"]["timeout"]["http"].pop("connectionIdleTimeout"),
          "no upstream connectionIdleTimeout (Envoy's default 1h)"),
         # ... or when a more specific policy replaces the Gateway-wide one instead of merging.
-        (lambda docs: find(docs, "BackendTrafficPolicy", "retry-safe-methods")["spec"].pop("mergeType"),
+        (IDLE, lambda docs: find(docs, "BackendTrafficPolicy", "retry-safe-methods")["spec"].pop("mergeType"),
          "rule 'reads' -> Service backend: no upstream connectionIdleTimeout"),
-        (lambda docs: find(docs, "BackendTrafficPolicy", "web")["spec"]["timeout"]["http"].update(connectionIdleTimeout="75s"),
+        (IDLE, lambda docs: find(docs, "BackendTrafficPolicy", "web")["spec"]["timeout"]["http"].update(connectionIdleTimeout="75s"),
          "gateway idle timeout 75s is not below"),
-        (lambda docs: find(docs, "BackendTrafficPolicy", "web")["spec"]["timeout"]["http"].update(connectionIdleTimeout="1m30s"),
+        (IDLE, lambda docs: find(docs, "BackendTrafficPolicy", "web")["spec"]["timeout"]["http"].update(connectionIdleTimeout="1m30s"),
          "gateway idle timeout 90s is not below"),
-        (lambda docs: next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("marketing-config"))["data"].pop("KEEPALIVE_TIMEOUT_SECONDS"),
+        (IDLE, lambda docs: next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("marketing-config"))["data"].pop("KEEPALIVE_TIMEOUT_SECONDS"),
          "Deployment/production/marketing/marketing does not set KEEPALIVE_TIMEOUT_SECONDS"),
+        (CLIENT, lambda docs: find(docs, "EnvoyProxy", "web")["spec"]["provider"]["kubernetes"]["envoyService"].update(externalTrafficPolicy="Cluster"),
+         "externalTrafficPolicy Local or proxyProtocol"),
+        (CLIENT, lambda docs: find(docs, "ClientTrafficPolicy", "web")["spec"].update(clientIPDetection={"xForwardedFor": {"numTrustedHops": 1}}),
+         "numTrustedHops 1 and disableXForwardedForAppend true"),
+        (CLIENT, lambda docs: find(docs, "ClientTrafficPolicy", "web")["spec"].update(clientIPDetection={"xForwardedFor": {"numTrustedHops": 2, "disableXForwardedForAppend": True}}),
+         "numTrustedHops 1 and disableXForwardedForAppend true"),
+        (CLIENT, lambda docs: find(docs, "ClientTrafficPolicy", "web")["spec"].pop("clientIPDetection"),
+         "sets no clientIPDetection"),
     ],
 )
-def test_flags_idle_timeout_not_below_keepalive(rendered, mutate, problem):
+def test_flags_gateway_policy_mistakes(rendered, check, mutate, problem):
     docs = prod(rendered)
     mutate(docs)
-    problems = policy.check_idle_timeout_below_keepalive(docs)
+    problems = check(docs)
     assert any(problem in p for p in problems), problems
 
 
@@ -527,26 +538,6 @@ def test_flags_retries_on_writes_or_overload(rendered):
     assert any("retries on 5xx" in p for p in problems), problems
     assert any("BackendTrafficPolicy/production/web: retries on" in p and "Gateway" in p for p in problems), problems
     assert any("Envoy Gateway's default" in p for p in problems), problems
-
-
-@pytest.mark.parametrize(
-    ("mutate", "problem"),
-    [
-        (lambda docs: find(docs, "EnvoyProxy", "web")["spec"]["provider"]["kubernetes"]["envoyService"].update(externalTrafficPolicy="Cluster"),
-         "externalTrafficPolicy Local or proxyProtocol"),
-        (lambda docs: find(docs, "ClientTrafficPolicy", "web")["spec"].update(clientIPDetection={"xForwardedFor": {"numTrustedHops": 1}}),
-         "numTrustedHops 1 and disableXForwardedForAppend true"),
-        (lambda docs: find(docs, "ClientTrafficPolicy", "web")["spec"].update(clientIPDetection={"xForwardedFor": {"numTrustedHops": 2, "disableXForwardedForAppend": True}}),
-         "numTrustedHops 1 and disableXForwardedForAppend true"),
-        (lambda docs: find(docs, "ClientTrafficPolicy", "web")["spec"].pop("clientIPDetection"),
-         "sets no clientIPDetection"),
-    ],
-)
-def test_flags_client_address_the_backend_cannot_trust(rendered, mutate, problem):
-    docs = prod(rendered)
-    mutate(docs)
-    problems = policy.check_client_address(docs)
-    assert any(problem in p for p in problems), problems
 
 
 def test_client_address_behind_one_l7_load_balancer_is_accepted(rendered):
