@@ -16,7 +16,8 @@
 //!
 //! # Layout
 //! - [`config`]: the clap/env settings and the `PUBLIC_*` capture; the default CSP.
-//! - [`site`]: loading the tree, encodings, ETags, content types, cache policy, route aliases.
+//! - [`site`]: the site in memory: loading, encodings and ETags, content type and cache policy,
+//!   security headers, route aliases (one submodule each).
 //! - [`path`]: request-path normalisation (traversal tricks answer 404).
 //! - [`negotiate`]: `Accept-Encoding` q-values, `If-None-Match`, `Accept: text/html`.
 //! - [`runtime_config`]: the `/runtime-config.js` body.
