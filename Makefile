@@ -95,6 +95,13 @@ e2e: images-if-missing $(E2E_TOOLS) ## End-to-end suite against the prod stack (
 test-bases: $(E2E_TOOLS) ## A missing base image is rebuilt automatically and the stack comes up
 	DOCKER=$(DOCKER) COMPOSE="$(COMPOSE)" $(E2E_PYTHON) -m pytest -q e2e/bases
 
+image-sizes: ## Print the final image sizes (target: at most 30 MB each)
+	@for i in $(IMAGES); do \
+	  b=$$($(DOCKER) image inspect -f '{{.Size}}' $$i:$(TAG)) || exit 1; \
+	  awk -v n=$$i:$(TAG) -v b=$$b -v lim=$(IMAGE_SIZE_LIMIT_MB) \
+	    'BEGIN { mb = b / 1000000; printf "  %-16s %6.1f MB%s\n", n, mb, (mb > lim ? "  OVER LIMIT" : "") }'; \
+	done
+
 .PHONY: offline-bases images images-if-missing start start-prod down db-reset e2e test-bases image-sizes
 
 # --- Kubernetes manifests: offline validation (k8s/, issues 6 and 11) -------------------------
