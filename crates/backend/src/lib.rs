@@ -29,7 +29,7 @@ use crate::state::AppState;
 /// The schema migrations, embedded at compile time. Run by `tools db-migrate`, never by the backend.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// Every API route (without `/healthz`, which the caller merges from `service_runtime::Health`).
+/// Every API route (`/healthz` and the access log are added by `service_runtime::Server`).
 pub fn app(state: AppState) -> Router {
     let mut router = Router::new()
         .merge(auth::routes::router())

@@ -152,6 +152,19 @@ pub fn parse_duration(input: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(seconds))
 }
 
+/// Longest a `*_SECONDS` setting may be: a day. Beyond that the value is a typo, and deadlines
+/// computed from it (`now + timeout`) must not overflow.
+pub const MAX_SECONDS: u64 = 86_400;
+
+/// Parses a whole number of seconds (`SHUTDOWN_DRAIN_SECONDS=5`), at most [`MAX_SECONDS`].
+pub fn parse_seconds(input: &str) -> Result<Duration, String> {
+    match input.trim().parse::<u64>() {
+        Ok(n) if n <= MAX_SECONDS => Ok(Duration::from_secs(n)),
+        Ok(_) => Err(format!("must be at most {MAX_SECONDS} (a day)")),
+        Err(_) => Err(format!("'{input}' is not a whole number of seconds")),
+    }
+}
+
 /// Exit code for a binary whose main work failed: prints the error and its causes on one line.
 pub fn report_failure(err: &anyhow::Error) -> ExitCode {
     eprintln!("error: {}", chain(err));
@@ -233,6 +246,9 @@ mod tests {
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert!(parse_duration("5 parsecs").is_err());
         assert!(parse_duration("").is_err());
+        assert_eq!(parse_seconds("75"), Ok(Duration::from_secs(75)));
+        assert!(parse_seconds("1.5").is_err());
+        assert!(parse_seconds("86401").is_err());
         let line = invalid(&["x", "--timeout", "soon"]);
         assert!(
             line.contains("--timeout") && line.contains("soon"),

@@ -78,7 +78,7 @@ pub enum Command {
     },
 
     /// GET a URL: exit 0 on a 2xx/3xx answer, 1 otherwise (exec-form HEALTHCHECK without curl).
-    Healthcheck(HealthcheckArgs),
+    Healthcheck(service_runtime::healthcheck::HealthcheckArgs),
 
     /// Wait until TCP connections to every HOST:PORT succeed (init containers; no busybox needed).
     ///
@@ -211,15 +211,6 @@ pub struct InjectArgs {
 pub struct DeleteArgs {
     #[command(flatten)]
     pub stripe: StripeArgs,
-}
-
-#[derive(Args, Debug)]
-pub struct HealthcheckArgs {
-    /// The http:// URL to GET, e.g. http://127.0.0.1:5000/healthz.
-    pub url: String,
-    /// Give up after this long (connect + response).
-    #[arg(long, default_value = "3s", value_parser = parse_duration)]
-    pub timeout: Duration,
 }
 
 #[derive(Args, Debug)]

@@ -15,7 +15,7 @@
 //! - [`files`]: atomic file replacement (temp file + fsync + rename).
 //! - [`wait_for`]: `wait-for HOST:PORT...`.
 //!
-//! `healthcheck URL` is the shared probe from `service_runtime::healthcheck`.
+//! `healthcheck URL` is the shared probe (and argument shape) from `service_runtime::healthcheck`.
 
 pub mod cli;
 pub mod db;
@@ -33,7 +33,8 @@ use exit::Failure;
 pub fn run(cli: Cli) -> ExitCode {
     if let Command::Healthcheck(args) = &cli.command {
         // Blocking and runtime-free on purpose: it runs every few seconds in every container.
-        return service_runtime::healthcheck::run(&args.url, args.timeout);
+        // No port of its own: the URL is required.
+        return args.run(None);
     }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
