@@ -151,9 +151,10 @@ bench: ## Benchmarks against nginx (and Node/express): req/s, p99, RSS, startup,
 
 # --- Backend: sqlx offline query data (.sqlx/, issue 3) -----------------------------------------
 # Builds read the committed .sqlx/ (SQLX_OFFLINE=true in .cargo/config.toml), so neither CI nor the
-# image build needs a database. Both targets start a throwaway PostgreSQL from
-# /usr/lib/postgresql/*/bin (unix socket only, as the postgres user when run as root), apply the
-# migrations with psql, and compile the backend against it; no sqlx-cli needed.
+# image build needs a database. Both targets compile the backend against a throwaway PostgreSQL
+# with the migrations applied (test-support's `with-postgres`, the cluster the tests use: server
+# binaries from /usr/lib/postgresql/*/bin or PG_BIN, run as the postgres user when root); no
+# sqlx-cli needed.
 sqlx-prepare: ## Regenerate .sqlx/ after changing a query or a migration (commit the result)
 	CARGO=$(CARGO) crates/backend/scripts/sqlx-prepare.sh .sqlx
 

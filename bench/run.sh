@@ -11,7 +11,7 @@
 #   BENCH_STARTUP_RUNS=20 BENCH_MIGRATE_RUNS=5 BENCH_SITE=sites/marketing
 #   BENCH_SKIP_BUILD=1 (use the release binaries already in target/release)
 #   BENCH_OUT=bench/results/latest.md  PG_BIN=/usr/lib/postgresql/15/bin
-# Needs: wrk, nginx (apt-get install wrk nginx-light), PostgreSQL server binaries, python3, curl,
+# Needs: wrk, nginx (apt-get install wrk nginx-light), PostgreSQL server binaries and psql, python3, curl,
 # gzip. Optional: node + node-express (Debian) for the Node peer, docker for image sizes.
 set -euo pipefail
 
@@ -32,23 +32,29 @@ JWT_SECRET_BENCH="bench-only-secret-0123456789abcdef0123456789"
 log() { printf '[bench] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-for tool in wrk nginx curl python3 gzip; do
-  command -v "$tool" >/dev/null || die "$tool not found (apt-get install wrk nginx-light curl python3 gzip)"
+for tool in wrk nginx curl python3 gzip psql; do
+  command -v "$tool" >/dev/null || die "$tool not found (apt-get install wrk nginx-light curl python3 gzip postgresql-client)"
 done
-PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)}
-[ -x "$PG_BIN/postgres" ] || die "no PostgreSQL server binaries (set PG_BIN or apt-get install postgresql)"
+
+# One throwaway PostgreSQL (fsync on, as a real server) for the whole run: the script re-runs
+# itself under test-support's `with-postgres`, which the tests and `make sqlx-prepare` use too. It
+# sets DATABASE_URL and removes the cluster however the run ends.
+if [ -z "${BENCH_UNDER_WITH_POSTGRES:-}" ]; then
+  export BENCH_UNDER_WITH_POSTGRES=1
+  cd "$ROOT"
+  exec $CARGO run --quiet --locked -p test-support --bin with-postgres -- \
+    --durable -- "$ROOT/bench/run.sh" "$@"
+fi
+PG_URL=${DATABASE_URL%/*}
 [ -d "$SITE_SRC" ] || die "no site at $SITE_SRC"
 
 TMP=$(mktemp -d /tmp/bench.XXXXXX)
-chmod 755 "$TMP" # nginx workers (nobody) and postgres must reach their directories
-PG_DIR=$TMP/pg
+chmod 755 "$TMP" # nginx workers (nobody) must reach their directories
 declare -A PIDS=()
 
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
-  # postgres runs under runuser: signal the postmaster itself (SIGINT: fast shutdown).
-  [ -f "$PG_DIR/data/postmaster.pid" ] && kill -INT "$(head -n1 "$PG_DIR/data/postmaster.pid")" 2>/dev/null || true
   for name in "${!PIDS[@]}"; do
     kill -TERM "${PIDS[$name]}" 2>/dev/null || true
   done
@@ -134,23 +140,8 @@ JS_KB=$(( $(stat -c %s "$SITE/$JS_FILE") / 1024 ))
 JS_GZ_KB=$(( $(stat -c %s "$SITE/$JS_FILE.gz") / 1024 ))
 
 # ---------------------------------------------------------------------------------------------
-log "throwaway PostgreSQL"
-mkdir -p "$PG_DIR"
-AS_PG=()
-if [ "$(id -u)" = 0 ]; then
-  PG_USER=$(id -u postgres >/dev/null 2>&1 && echo postgres || echo nobody)
-  chown "$PG_USER" "$PG_DIR"
-  AS_PG=(runuser -u "$PG_USER" --)
-fi
-"${AS_PG[@]}" "$PG_BIN/initdb" -U postgres --auth=trust --no-sync -E UTF8 --locale=C -D "$PG_DIR/data" >"$TMP/initdb.log" 2>&1 \
-  || { cat "$TMP/initdb.log" >&2; die "initdb failed"; }
-PG_PORT=$(free_port)
-start postgres "${AS_PG[@]}" "$PG_BIN/postgres" -D "$PG_DIR/data" -p "$PG_PORT" \
-  -c listen_addresses=127.0.0.1 -c "unix_socket_directories=$PG_DIR"
-for _ in $(seq 200); do "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" && break; sleep 0.05; done
-"$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" || { cat "$TMP/postgres.log" >&2; die "postgres did not start"; }
-PG_URL="postgres://postgres@127.0.0.1:$PG_PORT"
-psql_admin() { PGOPTIONS="-c client_min_messages=warning" psql -q -X -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -c "$1" >/dev/null; }
+psql_admin() { PGOPTIONS="-c client_min_messages=warning" psql -q -X "$PG_URL/postgres" -v ON_ERROR_STOP=1 -c "$1" >/dev/null; }
+PG_VERSION=$(psql -X -At "$PG_URL/postgres" -c 'SHOW server_version' | awk '{print $1}')
 
 log "db-migrate timings ($MIGRATE_RUNS runs each)"
 migrate() { # DB -> elapsed ms
@@ -389,7 +380,7 @@ fmt_int() { awk -v v="$1" 'BEGIN{printf "%.0f", v}'; }
   done
   [ -z "${BUILD_S:-}" ] || { echo; echo "\`cargo build --release -p marketing-server -p backend -p tools\` in this run: ${BUILD_S} s (incremental: depends on what was already built)."; }
   echo
-  echo "## db-migrate (tools, PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on loopback, default settings; process start to exit)"
+  echo "## db-migrate (tools, PostgreSQL $PG_VERSION on loopback, default settings; process start to exit)"
   echo
   echo "| case | runs | median ms | all runs ms |"
   echo "|---|---:|---:|---|"

@@ -2,7 +2,9 @@
 //!
 //! # Layout
 //! - [`config`]: the command line / environment ([`config::Cli`]).
-//! - [`state`]: [`state::AppState`] shared by the handlers, and the lazily connecting pool.
+//! - [`state`]: [`state::AppState`] shared by the handlers.
+//! - [`db`]: the lazily connecting pool and what counts as "database unavailable" (also used by
+//!   `tools`).
 //! - [`error`]: [`error::ApiError`], the JSON error shape, and extractors that use it.
 //! - [`auth`]: password hashing (argon2id), JWTs, the authenticated-user extractor, signup/login
 //!   routes and the login rate limit.
@@ -16,6 +18,7 @@
 pub mod auth;
 pub mod billing;
 pub mod config;
+pub mod db;
 pub mod error;
 pub mod routes;
 pub mod state;

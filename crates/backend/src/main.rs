@@ -4,7 +4,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use backend::config::{Cli, Command};
-use backend::state::{lazy_pool, AppState, Settings};
+use backend::db::lazy_pool;
+use backend::state::{AppState, Settings};
 use service_runtime::{shutdown, Server};
 
 fn main() -> ExitCode {

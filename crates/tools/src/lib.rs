@@ -6,8 +6,10 @@
 //! [`exit`] and in `tools --help`.
 //!
 //! # Layout
-//! - [`cli`]: the clap command line; its doc comments are the `--help` text.
-//! - [`exit`]: exit codes and the [`exit::Failure`] that carries one.
+//! - [`cli`]: the clap command list; its doc comments are the `--help` text. Each subcommand's
+//!   arguments live next to its `run`.
+//! - [`exit`]: exit codes, their `--help` text, and the [`exit::Failure`] that carries one.
+//! - [`namespace`]: the namespace a command acts for, and whether it is production.
 //! - [`db`]: `db-migrate` ([`db::migrate`]), `db-reset` ([`db::reset`]), demo data ([`db::seed`]),
 //!   connecting with retries and the password-masking `DATABASE_URL`.
 //! - [`stripe`]: `inject-stripe-secret` and `stripe-webhook delete`: the Stripe client, the
@@ -21,6 +23,7 @@ pub mod cli;
 pub mod db;
 pub mod exit;
 pub mod files;
+pub mod namespace;
 pub mod stripe;
 pub mod wait_for;
 

@@ -3,7 +3,8 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use backend::state::{lazy_pool, AppState, Settings};
+use backend::db::lazy_pool;
+use backend::state::{AppState, Settings};
 use reqwest::{Response, StatusCode};
 use secrecy::SecretString;
 use serde_json::Value;
