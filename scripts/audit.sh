@@ -18,7 +18,8 @@ cargo=${CARGO:-cargo}
 config=.cargo/audit.toml
 
 [ -d "$db_src/crates" ] || {
-  echo "error: RUSTSEC_DB=$db_src is not a RustSec advisory-db snapshot (no crates/ directory)" >&2
+  echo "error: RUSTSEC_DB=$db_src is not a RustSec advisory-db snapshot (no crates/ directory);" \
+    "set RUSTSEC_DB to a copy of rustsec/advisory-db" >&2
   exit 1
 }
 "$cargo" audit --version >/dev/null 2>&1 || {
