@@ -120,11 +120,10 @@ label() { case $1 in marketing) echo marketing-server ;; node) echo "node (expre
 log "building release binaries"
 if [ -z "${BENCH_SKIP_BUILD:-}" ]; then
   T0=$(now_ns)
-  (cd "$ROOT" && $CARGO build --release --locked -p marketing-server -p backend -p tools)
+  (cd "$ROOT" && $CARGO build --release --locked -p marketing-server -p backend -p tools -p bench)
   BUILD_S=$(awk -v d=$(( $(now_ns) - T0 )) 'BEGIN{printf "%.0f", d/1e9}')
 fi
-for b in marketing-server backend tools; do [ -x "$REL/$b" ] || die "missing $REL/$b"; done
-rustc -O --edition 2021 "$ROOT/bench/startup_time.rs" -o "$TMP/startup-time"
+for b in marketing-server backend tools startup-time; do [ -x "$REL/$b" ] || die "missing $REL/$b"; done
 
 # The site, once, with .gz siblings so nginx's gzip_static has something to send. Both servers
 # serve this same directory (marketing-server also prefers precompressed siblings).
@@ -168,13 +167,13 @@ MIGRATE_NOOP=$(median <"$TMP/migrate-noop")
 log "exec-to-first-200 ($STARTUP_RUNS runs each)"
 SVC_ENV=(RUST_LOG=warn LOG_FORMAT=json SHUTDOWN_DRAIN_SECONDS=0 SHUTDOWN_TIMEOUT_SECONDS=2)
 BACKEND_ENV=(DATABASE_URL="$PG_URL/bench" JWT_SECRET="$JWT_SECRET_BENCH" SUBSCRIPTIONS_ENABLED=false)
-STARTUP_MARKETING=$(env "${SVC_ENV[@]}" SITE_DIR="$SITE" "$TMP/startup-time" "$STARTUP_RUNS" "$REL/marketing-server")
-STARTUP_BACKEND=$(env "${SVC_ENV[@]}" "${BACKEND_ENV[@]}" "$TMP/startup-time" "$STARTUP_RUNS" "$REL/backend")
+STARTUP_MARKETING=$(env "${SVC_ENV[@]}" SITE_DIR="$SITE" "$REL/startup-time" "$STARTUP_RUNS" "$REL/marketing-server")
+STARTUP_BACKEND=$(env "${SVC_ENV[@]}" "${BACKEND_ENV[@]}" "$REL/startup-time" "$STARTUP_RUNS" "$REL/backend")
 
 HAVE_NODE=""
 if command -v node >/dev/null && NODE_PATH=/usr/share/nodejs node -e 'require("express")' 2>/dev/null; then
   HAVE_NODE=1
-  STARTUP_NODE=$(NODE_PATH=/usr/share/nodejs SITE_DIR="$SITE" "$TMP/startup-time" 5 node "$ROOT/bench/node-peer/server.js")
+  STARTUP_NODE=$(NODE_PATH=/usr/share/nodejs SITE_DIR="$SITE" "$REL/startup-time" 5 node "$ROOT/bench/node-peer/server.js")
 else
   log "Node peer skipped: node or Debian's node-express not installed"
 fi
