@@ -27,7 +27,7 @@ test-sites: ## Static sites: HTML/CSS/JS checks (no inline code, hashed names) a
 
 # Order: cheap and most likely to fail first. `images` always runs (BuildKit makes an unchanged tree
 # a cache hit), so the end-to-end suite never tests a stale image; it builds the bases it needs.
-test: lint sqlx-check test-rust test-sites k8s-validate images test-bases e2e ## Everything CI runs: lint, Rust tests, k8s validation, image build + end-to-end
+test: lint audit audit-selftest sqlx-check test-rust test-sites k8s-validate images test-bases e2e ## Everything CI runs: lint, Rust tests, k8s validation, image build + end-to-end
 
 .PHONY: help build lint test-rust test-sites test
 
@@ -174,3 +174,16 @@ sqlx-check: ## Fail when .sqlx/ is stale (regenerates into a temp dir and diffs)
 	    echo "error: .sqlx/ is stale: run 'make sqlx-prepare' and commit .sqlx/" >&2; exit 1; fi
 
 .PHONY: sqlx-prepare sqlx-check
+
+# --- Security advisories: offline cargo audit (scripts/audit.sh, .cargo/audit.toml, issue 11) ---
+# The RustSec advisory database is a snapshot beside the repository (no network in CI); point
+# RUSTSEC_DB at a fresher checkout of rustsec/advisory-db to audit against newer advisories.
+RUSTSEC_DB ?= ../shared/rustsec-advisory-db
+
+audit: ## cargo audit of Cargo.lock against the RustSec snapshot in RUSTSEC_DB, offline
+	RUSTSEC_DB=$(RUSTSEC_DB) CARGO=$(CARGO) scripts/audit.sh
+
+audit-selftest: ## Prove the audit fails: a fake advisory for a locked crate, in a temp copy of the DB
+	RUSTSEC_DB=$(RUSTSEC_DB) CARGO=$(CARGO) scripts/audit.sh selftest
+
+.PHONY: audit audit-selftest
