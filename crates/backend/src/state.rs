@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use axum::extract::FromRef;
 use sqlx::PgPool;
 
@@ -25,14 +26,17 @@ pub struct AppState {
 
 impl AppState {
     /// The state for `settings`, on `pool`. Fails when the settings lack the JWT secret (clap
-    /// requires it whenever the backend serves).
+    /// requires it whenever the backend serves) or it cannot be used as a key.
     pub fn new(pool: PgPool, settings: &Settings) -> anyhow::Result<Self> {
         let Some(jwt_secret) = &settings.jwt_secret else {
             anyhow::bail!("--jwt-secret (env JWT_SECRET) is required");
         };
         Ok(AppState {
             pool,
-            jwt: Arc::new(JwtKeys::new(jwt_secret, settings.jwt_ttl)),
+            jwt: Arc::new(
+                JwtKeys::new(jwt_secret, settings.jwt_ttl)
+                    .context("JWT_SECRET cannot be used as a signing key")?,
+            ),
             billing: Billing {
                 enabled: settings.subscriptions_enabled,
                 webhook_secret: settings.stripe_webhook_secret.clone(),

@@ -100,6 +100,8 @@ pub async fn serve(url: &str, options: Options) -> TestApp {
     let server = tokio::spawn(async move {
         let _ = app.run_until_stopped(std::future::pending::<()>()).await;
     });
+    // reqwest is built without a default crypto provider (see tools::stripe::client).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     TestApp {
         base: format!("http://{addr}"),
         client: reqwest::Client::builder()

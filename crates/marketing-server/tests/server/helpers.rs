@@ -191,6 +191,8 @@ pub async fn spawn_with(fixture: &Fixture, options: Options) -> TestServer {
 
 /// A client that does not decompress, follow redirects or normalise anything for us.
 pub fn client() -> reqwest::Client {
+    // reqwest is built without a default crypto provider (see tools::stripe::client).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .redirect(reqwest::redirect::Policy::none())
