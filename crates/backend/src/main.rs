@@ -44,6 +44,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 stripe_webhook_secret: cli.stripe_webhook_secret.clone(),
                 subscriptions_enabled: cli.subscriptions_enabled,
                 login_attempts_per_minute: cli.login_attempts_per_minute,
+                signup_attempts_per_minute: cli.signup_attempts_per_minute,
+                password_hash_concurrency: cli.password_hash_concurrency as usize,
+                password_hash_wait: cli.password_hash_wait,
                 trust_forwarded_for: cli.trust_forwarded_for,
                 cors_allowed_origins: cli.cors_allowed_origins.clone(),
             },
@@ -53,6 +56,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         tracing::info!(
             addr = %listener.local_addr()?,
             subscriptions_enabled = cli.subscriptions_enabled,
+            password_hash_concurrency = state.password_hashes.size(),
+            memory_limit = service_runtime::limits::memory_limit(),
             "backend listening"
         );
         Server::new(backend::app(state), &cli.serve)
