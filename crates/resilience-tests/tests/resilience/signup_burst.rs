@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
-use crate::helpers::{client, Service};
+use crate::helpers::{client, migrated_cluster, Service};
 
 /// Hashes the backend may run at once in this test.
 const CONCURRENCY: u64 = 2;
@@ -75,14 +75,7 @@ async fn send(url: String, path: &'static str, email: String) -> Result<String, 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_signup_and_login_burst_is_answered_within_the_memory_budget() {
-    let cluster = tokio::task::spawn_blocking(test_support::Cluster::start)
-        .await
-        .expect("test PostgreSQL");
-    let pool = sqlx::PgPool::connect(&cluster.url())
-        .await
-        .expect("connect");
-    backend::MIGRATOR.run(&pool).await.expect("migrate");
-    pool.close().await;
+    let cluster = migrated_cluster().await;
     let mut backend = Service::spawn(
         "backend",
         &[
