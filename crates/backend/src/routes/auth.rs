@@ -12,11 +12,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::email::Email;
-use super::jwt::AuthUser;
-use super::rate_limit::RateLimiter;
-use crate::billing;
-use crate::error::{ApiError, Json};
+use crate::auth::email::Email;
+use crate::auth::jwt::AuthUser;
+use crate::auth::rate_limit::RateLimiter;
+use crate::error::ApiError;
+use crate::extract::Json;
 use crate::state::AppState;
 
 /// Argon2 cost grows with input; anything longer than this is not a password someone types.
@@ -58,7 +58,7 @@ async fn signup(
     connect_info: Peer,
     headers: HeaderMap,
     Json(body): Json<Credentials>,
-) -> Result<(StatusCode, axum::Json<TokenBody>), ApiError> {
+) -> Result<(StatusCode, Json<TokenBody>), ApiError> {
     // Every sign-up costs a password hash: count attempts before doing any work.
     count_attempt(&state, &state.signup_limiter, connect_info, &headers)?;
     let email = Email::parse(&body.email).map_err(|m| ApiError::validation("email", m))?;
@@ -86,7 +86,7 @@ async fn signup(
         },
         other => other,
     })?;
-    let subscribed = billing::is_subscribed(&state, row.id).await?;
+    let subscribed = state.billing.is_subscribed(&state.pool, row.id).await?;
     let token = state.jwt.issue(row.id)?;
     let user = UserBody {
         id: row.id,
@@ -94,7 +94,7 @@ async fn signup(
         created_at: row.created_at,
         subscribed,
     };
-    Ok((StatusCode::CREATED, axum::Json(TokenBody { token, user })))
+    Ok((StatusCode::CREATED, Json(TokenBody { token, user })))
 }
 
 /// The address the login limit counts against. Behind a trusted proxy every peer is the proxy,
@@ -136,7 +136,7 @@ async fn login(
     connect_info: Peer,
     headers: HeaderMap,
     Json(body): Json<Credentials>,
-) -> Result<axum::Json<TokenBody>, ApiError> {
+) -> Result<Json<TokenBody>, ApiError> {
     count_attempt(&state, &state.login_limiter, connect_info, &headers)?;
 
     // An address that cannot be valid cannot have an account: same answer as a wrong password.
@@ -163,9 +163,9 @@ async fn login(
         Some(user) if ok => user,
         _ => return Err(ApiError::InvalidCredentials),
     };
-    let subscribed = billing::is_subscribed(&state, user.id).await?;
+    let subscribed = state.billing.is_subscribed(&state.pool, user.id).await?;
     let token = state.jwt.issue(user.id)?;
-    Ok(axum::Json(TokenBody {
+    Ok(Json(TokenBody {
         token,
         user: UserBody {
             id: user.id,
@@ -176,10 +176,7 @@ async fn login(
     }))
 }
 
-async fn me(
-    State(state): State<AppState>,
-    user: AuthUser,
-) -> Result<axum::Json<UserBody>, ApiError> {
+async fn me(State(state): State<AppState>, user: AuthUser) -> Result<Json<UserBody>, ApiError> {
     let row = sqlx::query!(
         "SELECT id, email, created_at FROM users WHERE id = $1",
         user.id
@@ -188,8 +185,8 @@ async fn me(
     .await?
     // A valid token for a user that no longer exists is no longer a session.
     .ok_or(ApiError::Unauthorized)?;
-    let subscribed = billing::is_subscribed(&state, row.id).await?;
-    Ok(axum::Json(UserBody {
+    let subscribed = state.billing.is_subscribed(&state.pool, row.id).await?;
+    Ok(Json(UserBody {
         id: row.id,
         email: row.email,
         created_at: row.created_at,
