@@ -16,6 +16,10 @@
 //! to `/dir/` so relative links inside it keep working. Dotfiles and dot-directories (except
 //! `/.well-known/`) are never loaded: a stray `.env` or `.git` in the build output stays private.
 //! Symlinks are followed only when they resolve inside the site directory.
+//!
+//! `SITE_DIR` may name several directories (`sites/marketing:sites/shared`): their trees are
+//! overlaid into one, and a URL path that two of them provide stops the load, so what is served
+//! never depends on the order they were listed in.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -185,7 +189,13 @@ pub enum LoadError {
         source: std::io::Error,
     },
     #[error("--spa (env SPA) needs an index.html in SITE_DIR {0}")]
-    SpaWithoutIndex(PathBuf),
+    SpaWithoutIndex(String),
+    #[error("{url} is in two SITE_DIR directories: {first} and {second}")]
+    Overlap {
+        url: String,
+        first: PathBuf,
+        second: PathBuf,
+    },
     #[error("invalid Content-Security-Policy value")]
     BadCsp,
 }
@@ -196,7 +206,7 @@ impl Site {
     pub fn load(settings: &Settings) -> Result<Self, LoadError> {
         let started = Instant::now();
         let security = security_headers(&settings.content_security_policy)?;
-        let mut files = read_tree(&settings.site_dir)?;
+        let mut files = read_trees(&settings.site_dirs)?;
         // Generated, so a static SPA learns its backend URL at run time.
         files.insert(
             "/runtime-config.js".into(),
@@ -222,7 +232,9 @@ impl Site {
 
         let spa_index = match routes.get("/index.html") {
             Some(Route::File(index)) => Some(index.clone()),
-            _ if settings.spa => return Err(LoadError::SpaWithoutIndex(settings.site_dir.clone())),
+            _ if settings.spa => {
+                return Err(LoadError::SpaWithoutIndex(settings.site_dir_display()))
+            }
             _ => None,
         }
         .filter(|_| settings.spa);
@@ -330,6 +342,25 @@ fn security_headers(csp: &str) -> Result<HeaderMap, LoadError> {
         HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=(), usb=()"),
     );
     Ok(h)
+}
+
+/// Every loadable file of the overlaid `roots`, keyed by URL path (`/dir/name.ext`).
+fn read_trees(roots: &[PathBuf]) -> Result<HashMap<String, Bytes>, LoadError> {
+    let mut files = HashMap::new();
+    let mut origin: HashMap<String, &Path> = HashMap::new();
+    for root in roots {
+        for (url, body) in read_tree(root)? {
+            if let Some(first) = origin.insert(url.clone(), root) {
+                return Err(LoadError::Overlap {
+                    url,
+                    first: first.to_path_buf(),
+                    second: root.clone(),
+                });
+            }
+            files.insert(url, body);
+        }
+    }
+    Ok(files)
 }
 
 /// Every loadable file under `root`, keyed by URL path (`/dir/name.ext`).

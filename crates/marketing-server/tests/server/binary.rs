@@ -191,3 +191,13 @@ fn binary_serves_and_stops_cleanly_on_sigterm() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn a_missing_directory_in_a_site_dir_list_is_named() {
+    let site = fixture();
+    let list = format!("{}:/definitely/not/here", site.site_dir().display());
+    let out = bin().env("SITE_DIR", list).output().expect("run");
+    let line = one_line_error(&out);
+    assert!(line.contains("SITE_DIR"), "{line}");
+    assert!(line.contains("'/definitely/not/here'"), "{line}");
+}

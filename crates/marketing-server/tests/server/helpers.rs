@@ -162,13 +162,18 @@ pub async fn spawn_with(fixture: &Fixture, options: Options) -> TestServer {
         .iter()
         .find(|(k, _)| k == "API_URL")
         .map(|(_, v)| v.clone());
-    let settings = Settings {
-        site_dir: fixture.site_dir(),
+    spawn_settings(&Settings {
+        site_dirs: vec![fixture.site_dir()],
         spa: options.spa,
         content_security_policy: default_csp(api.as_deref()),
         public: options.public,
-    };
-    let site = Site::load(&settings).expect("site loads");
+    })
+    .await
+}
+
+/// A server for exactly these settings (e.g. several site directories).
+pub async fn spawn_settings(settings: &Settings) -> TestServer {
+    let site = Site::load(settings).expect("site loads");
     // Deterministic tests: every encoding exists before the first request.
     site.compress();
     let health = Health::new();

@@ -2,6 +2,7 @@
 
 mod binary;
 mod helpers;
+mod overlay;
 mod serving;
 mod spa;
 mod traversal;
