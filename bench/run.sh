@@ -8,7 +8,8 @@
 #
 # Knobs (environment):
 #   BENCH_ROUNDS=5 BENCH_DURATION=10s BENCH_CONNECTIONS=64 BENCH_THREADS=2
-#   BENCH_STARTUP_RUNS=20 BENCH_MIGRATE_RUNS=5 BENCH_SITE=sites/marketing
+#   BENCH_STARTUP_RUNS=20 BENCH_MIGRATE_RUNS=5
+#   BENCH_SITE=sites/marketing:sites/shared (directories overlaid, as SITE_DIR takes them)
 #   BENCH_SKIP_BUILD=1 (use the release binaries already in target/release)
 #   BENCH_OUT=bench/results/latest.md  PG_BIN=/usr/lib/postgresql/15/bin
 # Needs: wrk, nginx (apt-get install wrk nginx-light), PostgreSQL server binaries, python3, curl,
@@ -22,7 +23,7 @@ CONNS=${BENCH_CONNECTIONS:-64}
 THREADS=${BENCH_THREADS:-2}
 STARTUP_RUNS=${BENCH_STARTUP_RUNS:-20}
 MIGRATE_RUNS=${BENCH_MIGRATE_RUNS:-5}
-SITE_SRC=${BENCH_SITE:-$ROOT/sites/marketing}
+SITE_SRC=${BENCH_SITE:-$ROOT/sites/marketing:$ROOT/sites/shared}
 OUT=${BENCH_OUT:-$ROOT/bench/results/latest.md}
 CARGO=${CARGO:-cargo}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
@@ -37,7 +38,8 @@ for tool in wrk nginx curl python3 gzip; do
 done
 PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)}
 [ -x "$PG_BIN/postgres" ] || die "no PostgreSQL server binaries (set PG_BIN or apt-get install postgresql)"
-[ -d "$SITE_SRC" ] || die "no site at $SITE_SRC"
+IFS=: read -r -a SITE_DIRS <<<"$SITE_SRC"
+for d in "${SITE_DIRS[@]}"; do [ -d "$d" ] || die "no site directory $d"; done
 
 TMP=$(mktemp -d /tmp/bench.XXXXXX)
 chmod 755 "$TMP" # nginx workers (nobody) and postgres must reach their directories
@@ -121,14 +123,18 @@ for b in marketing-server backend tools; do [ -x "$REL/$b" ] || die "missing $RE
 rustc -O --edition 2021 "$ROOT/bench/startup_time.rs" -o "$TMP/startup-time"
 
 # The site, once, with .gz siblings so nginx's gzip_static has something to send. Both servers
-# serve this same directory (marketing-server also prefers precompressed siblings).
+# serve this same directory (marketing-server also prefers precompressed siblings). The large-file
+# case gets its own fixture (bench/large_js.py), so it measures the same thing whatever the site's
+# own scripts weigh; it is named like a content-hashed asset, as the site's are.
 SITE=$TMP/site
-cp -r "$SITE_SRC" "$SITE"
+mkdir -p "$SITE/assets"
+for d in "${SITE_DIRS[@]}"; do cp -r "$d/." "$SITE/"; done
+python3 "$ROOT/bench/large_js.py" >"$TMP/large.js"
+JS_FILE=./assets/bench-large.$(sha256sum "$TMP/large.js" | cut -c1-10).js
+mv "$TMP/large.js" "$SITE/$JS_FILE"
 find "$SITE" -type f \( -name '*.html' -o -name '*.css' -o -name '*.js' -o -name '*.svg' \
   -o -name '*.json' -o -name '*.txt' -o -name '*.xml' -o -name '*.mjs' \) -exec gzip -9 -k -f {} +
 chmod -R a+rX "$SITE"
-JS_FILE=$(cd "$SITE" && find . -type f -name '*.js' -size +50k | sort | head -n1)
-[ -n "$JS_FILE" ] || die "no hashed JS asset over 50 KB in $SITE_SRC"
 JS_PATH=${JS_FILE#.}
 JS_KB=$(( $(stat -c %s "$SITE/$JS_FILE") / 1024 ))
 JS_GZ_KB=$(( $(stat -c %s "$SITE/$JS_FILE.gz") / 1024 ))
@@ -316,7 +322,8 @@ fmt_int() { awk -v v="$1" 'BEGIN{printf "%.0f", v}'; }
   echo "- Load: $(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2), \`wrk -t$THREADS -c$CONNS -d$DURATION --latency\`, $ROUNDS rounds, servers alternated (order rotated each round), loopback, nothing pinned; client and servers share the CPUs"
   echo "- Peers: $(nginx -v 2>&1 | sed 's#.*/##;s#^#nginx #') (bench/nginx.conf: worker_processes auto, sendfile, tcp_nopush, open_file_cache, gzip_static, access_log off, the security and cache headers marketing-server sends added with add_header; \"nginx, sendfile off\" and \"nginx, no added headers\" are the same config without sendfile or without those headers)${HAVE_NODE:+; node $(node -v) + express $(NODE_PATH=/usr/share/nodejs node -p 'require("express/package.json").version') (Debian node-express, bench/node-peer, one worker per CPU)}"
   echo "- Ours: release build (LTO, codegen-units 1), one HTTP worker thread per CPU (WORKERS default), RUST_LOG=warn (no per-request log, like access_log off)"
-  echo "- Site: $(realpath --relative-to="$ROOT" "$SITE_SRC" 2>/dev/null || echo "$SITE_SRC") copied with \`gzip -9\` siblings; JS asset \`$JS_PATH\` ($JS_KB KiB, $JS_GZ_KB KiB gzipped)"
+  site_label=$(for d in "${SITE_DIRS[@]}"; do realpath --relative-to="$ROOT" "$d" 2>/dev/null || echo "$d"; done | paste -sd+)
+  echo "- Site: $site_label copied with \`gzip -9\` siblings; large JS \`$JS_PATH\` from bench/large_js.py ($JS_KB KiB, $JS_GZ_KB KiB gzipped)"
   [ -n "$HAVE_NODE" ] || echo "- Node peer: not run (node or Debian's node-express missing)"
   echo
   echo "## Requests/s and p99 latency (medians of $ROUNDS rounds)"
