@@ -21,9 +21,13 @@ lint: ## cargo fmt --check and clippy -D warnings
 test-rust: ## Unit + integration tests (starts a throwaway PostgreSQL unless DATABASE_URL is set)
 	$(CARGO) test --workspace --locked
 
-test-sites: ## Static sites: HTML/CSS/JS checks (no inline code, hashed names) and JS unit tests
+# The browser check serves both sites with the real marketing-server (debug build) in headless
+# Chromium (Debian's `chromium`, installed by .ci/run); a missing browser is a failure, not a skip.
+test-sites: ## Static sites: HTML/CSS/JS checks, JS unit tests, both sites in headless Chromium
 	python3 sites/check.py
-	node --test sites/tests/sites.test.mjs
+	node --test sites/tests/
+	$(CARGO) build --locked -p marketing-server
+	MARKETING_SERVER=$${CARGO_TARGET_DIR:-target}/debug/marketing-server node sites/tests/browser.mjs
 
 # Order: cheap and most likely to fail first. `offline-bases` skips bases that already exist (a
 # machine with no registry needs them). `images` always runs (BuildKit makes an unchanged tree a
