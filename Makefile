@@ -25,6 +25,7 @@ test-rust: ## Unit + integration tests (starts a throwaway PostgreSQL unless DAT
 # Chromium (Debian's `chromium`, installed by .ci/run); a missing browser is a failure, not a skip.
 test-sites: ## Static sites: HTML/CSS/JS checks, JS unit tests, both sites in headless Chromium
 	python3 sites/check.py
+	python3 -m unittest discover -s sites/tests -p 'test_*.py'
 	node --test sites/tests/
 	$(CARGO) build --locked -p marketing-server
 	MARKETING_SERVER=$${CARGO_TARGET_DIR:-target}/debug/marketing-server node sites/tests/browser.mjs

@@ -9,7 +9,8 @@ file exists in either directory, and shared modules are checked in both sites.
   (`money.js`) exists in two of them under different hashes;
 - docker/Dockerfile and compose/docker-compose.yml serve each site from exactly
   the directories layout.py lists;
-- every HTML file parses and its non-void elements are balanced;
+- every HTML page, as served (includes resolved, see layout.py), parses and its
+  non-void elements are balanced; every include names an existing partial;
 - nothing inline that the CSP (`default-src 'self'`) would block: no <script>
   without src, no <style>, no style= attributes, no on*= handlers, no
   javascript: URLs; no scripts, styles, images or fonts from other origins;
@@ -118,8 +119,9 @@ class Site:
 
     def __init__(self, name):
         self.name = name
-        self.files, clashes = layout.served_files(name)
-        self.url_of = {path: url for url, path in self.files.items()}
+        self.sources, clashes = layout.source_files(name)
+        self.files = {u: p for u, p in self.sources.items() if not layout.is_partial(u)}
+        self.url_of = {path: url for url, path in self.sources.items()}
         for url, first, second in clashes:
             problem(second, f"{url} is also provided by {os.path.relpath(first, HERE)} ({name} serves both)")
         stems = {}
@@ -162,8 +164,12 @@ def check_ref(site, path, ref, line, embedded):
 
 
 def check_html(site, path):
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
+    # The page as served: includes resolved (a partial is checked inside every page using it).
+    try:
+        text = layout.served_bytes(site.name, site.sources, site.url_of[path]).decode("utf-8")
+    except layout.IncludeError as e:
+        problem(path, str(e))
+        return
     parser = PageChecker(path)
     try:
         parser.feed(text)

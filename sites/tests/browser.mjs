@@ -15,7 +15,7 @@
 // frontend is pointed at a closed port and must show the connection error).
 
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -246,7 +246,8 @@ await check("marketing: without JavaScript the landing page shows the figures as
 
 await check("marketing: pricing switches period and currency", async () => {
   await m.goto(`${marketing}/pricing.html`);
-  await m.waitFor("document.querySelector('[data-plan=studio] .amount').textContent === '$19'", "USD monthly price");
+  await m.waitFor("!document.getElementById('plans').hasAttribute('aria-busy')", "pricing.js set up");
+  assert.equal(await m.eval("document.querySelector('[data-plan=studio] .amount').textContent"), "$19", "USD monthly price");
   await m.eval("document.querySelector('[data-period=yearly]').click()");
   assert.equal(await m.eval("document.querySelector('[data-plan=studio] .amount').textContent"), "$15.83");
   assert.match(await m.eval("document.querySelector('[data-plan=studio] .price-note').textContent"), /\$190 yearly/);
@@ -254,6 +255,29 @@ await check("marketing: pricing switches period and currency", async () => {
   await m.eval("const s = document.getElementById('currency'); s.value = 'EUR'; s.dispatchEvent(new Event('change'))");
   assert.match(await m.eval("document.querySelector('[data-plan=solo] .amount').textContent"), /^€7\.50$|^7,50\s?€$/);
   expectNoErrors(m);
+});
+
+await check("marketing: pages are served with their partials resolved exactly as sites/layout.py resolves them", async () => {
+  const exported = mkdtempSync(join(tmpdir(), "ledgerly-export-"));
+  cleanups.push(() => rmSync(exported, { recursive: true, force: true }));
+  execFileSync("python3", [join(repo, "sites", "layout.py"), "export", "marketing", exported]);
+  for (const page of ["index.html", "pricing.html", "about.html", "404.html"]) {
+    const served = Buffer.from(await (await fetch(`${marketing}/${page}`)).arrayBuffer());
+    assert.ok(served.equals(readFileSync(join(exported, page))), `${page} as served = as exported`);
+    assert.ok(!served.includes("<!--#"), `${page} has no directive left`);
+  }
+  for (const path of ["/_partials/header.html", "/_partials/"]) {
+    assert.equal((await fetch(`${marketing}${path}`)).status, 404, `${path} is never served`);
+  }
+});
+
+await check("marketing: the shared header marks the current page", async () => {
+  for (const [path, current] of [["/", "/"], ["/index.html", "/"], ["/pricing.html", "/pricing.html"], ["/about", "/about.html"], ["/no-such-page", null]]) {
+    await m.goto(`${marketing}${path}`);
+    const marked = await m.eval("[...document.querySelectorAll('#site-nav [aria-current=page]')].map((a) => a.getAttribute('href'))");
+    assert.deepEqual(marked, current ? [current] : [], path);
+  }
+  expectNoErrors(m, [/status of 404/]);
 });
 
 await check("marketing: about page and 404 page", async () => {

@@ -17,12 +17,14 @@
 //! # Layout
 //! - [`config`]: the clap/env settings and the `PUBLIC_*` capture; the default CSP.
 //! - [`site`]: loading the tree, encodings, ETags, content types, cache policy, route aliases.
+//! - [`include`]: `<!--#include file="_partials/..." -->` in pages, resolved once at load.
 //! - [`path`]: request-path normalisation (traversal tricks answer 404).
 //! - [`negotiate`]: `Accept-Encoding` q-values, `If-None-Match`, `Accept: text/html`.
 //! - [`runtime_config`]: the `/runtime-config.js` body.
 //! - [`server`]: the request handler and the axum app (`/healthz`, access log).
 
 pub mod config;
+pub mod include;
 pub mod negotiate;
 pub mod path;
 pub mod runtime_config;

@@ -17,6 +17,9 @@
 //! `/.well-known/`) are never loaded: a stray `.env` or `.git` in the build output stays private.
 //! Symlinks are followed only when they resolve inside the site directory.
 //!
+//! Pages are stored with their includes resolved (see [`crate::include`]), so ETags and encodings
+//! are those of the bytes served and `_partials/` never becomes a route.
+//!
 //! `SITE_DIR` may name several directories (`sites/marketing:sites/shared`): their trees are
 //! overlaid into one, and a URL path that two of them provide stops the load, so what is served
 //! never depends on the order they were listed in.
@@ -32,7 +35,7 @@ use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 use crate::config::Settings;
-use crate::runtime_config;
+use crate::{include, runtime_config};
 
 /// `Cache-Control` for content-hashed assets: the name changes whenever the content does.
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -190,6 +193,8 @@ pub enum LoadError {
     },
     #[error("--spa (env SPA) needs an index.html in SITE_DIR {0}")]
     SpaWithoutIndex(String),
+    #[error("a page in SITE_DIR has a bad include")]
+    Include(#[from] include::IncludeError),
     #[error("{url} is in two SITE_DIR directories: {first} and {second}")]
     Overlap {
         url: String,
@@ -207,6 +212,7 @@ impl Site {
         let started = Instant::now();
         let security = security_headers(&settings.content_security_policy)?;
         let mut files = read_trees(&settings.site_dirs)?;
+        include::resolve(&mut files)?;
         // Generated, so a static SPA learns its backend URL at run time.
         files.insert(
             "/runtime-config.js".into(),

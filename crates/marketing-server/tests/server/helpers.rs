@@ -71,7 +71,7 @@ impl Fixture {
         self.dir.path().join("site")
     }
 
-    fn write(&self, rel: &str, body: impl AsRef<[u8]>) {
+    pub fn write(&self, rel: &str, body: impl AsRef<[u8]>) {
         let path = self.site_dir().join(rel);
         std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
         std::fs::write(path, body).expect("write");

@@ -2,6 +2,7 @@
 
 mod binary;
 mod helpers;
+mod includes;
 mod overlay;
 mod serving;
 mod spa;

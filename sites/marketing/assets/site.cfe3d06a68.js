@@ -1,4 +1,4 @@
-// Every page of the marketing site loads this module (the shared <head> in _partials/head.html):
+// Every page of the marketing site loads this module (from the shared _partials/head.html):
 // mobile navigation, links into the app, the current page in the menu, and the page's own
 // feature, loaded only where its element exists. No inline code anywhere: the CSP is
 // `default-src 'self'`.
@@ -39,13 +39,29 @@ function setupAppLinks() {
   }
 }
 
+// Every page includes the same header (_partials/header.html), so the current page is marked
+// here rather than in each page's markup.
+function markCurrentPage() {
+  const page = (path) => path.replace(/\/index\.html$/, "/").replace(/\.html$/, "");
+  const here = page(location.pathname);
+  for (const link of document.querySelectorAll("#site-nav a[href^='/']")) {
+    if (page(link.getAttribute("href")) === here) link.setAttribute("aria-current", "page");
+  }
+}
+
 document.documentElement.classList.add("js");
 setupNav();
 setupAppLinks();
+markCurrentPage();
 for (const [selector, load] of FEATURES) {
   const element = document.querySelector(selector);
   if (element) {
-    // On failure the page's static content (the data table, the USD prices) stays in place.
-    load().then((feature) => feature.setup(element)).catch((err) => console.error("ledgerly:", err));
+    // Busy until wired up (the module is fetched after the page has loaded). On failure the
+    // page's static content (the data table, the USD prices) stays in place.
+    element.setAttribute("aria-busy", "true");
+    load()
+      .then((feature) => feature.setup(element))
+      .catch((err) => console.error("ledgerly:", err))
+      .finally(() => element.removeAttribute("aria-busy"));
   }
 }
