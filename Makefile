@@ -100,13 +100,17 @@ image-sizes: ## Print the final image sizes (target: at most 30 MB each)
 
 .PHONY: offline-bases images images-if-missing start start-prod down db-reset e2e image-sizes
 
-# --- Kubernetes manifests: offline validation (k8s/, issue 6) ----------------------------------
-# Renders every kustomization, validates it against the pinned Kubernetes schema, lints it, runs
-# the project's policy tests, and checkov (kubernetes + Dockerfiles) with the documented skips.
-K8S_VERSION ?= 1.33
+# --- Kubernetes manifests: offline validation (k8s/, issues 6 and 11) -------------------------
+# Renders every kustomization, validates it strictly against each supported Kubernetes version
+# (built-in kinds) and against the upstream CRD schemas in CRDS_DIR (custom resources: Gateway
+# API, Envoy Gateway, cert-manager, prometheus-operator), lints it, runs the project's policy
+# tests, and checkov (kubernetes + Dockerfiles) with the documented skips.
+K8S_VERSIONS ?= 1.35 1.36 1.37
+# Unmodified upstream CRD files, outside the repository (k8s/README.md names the releases).
+CRDS_DIR ?= ../shared/crds
 K8S_VENV ?= .venv
 K8S_BUILD ?= .build/k8s
-K8S_TARGETS := overlays/development overlays/production overlays/production-cutover descheduler
+K8S_TARGETS := overlays/development overlays/production overlays/production-cutover descheduler platform
 K8S_PY := $(K8S_VENV)/bin
 # Skips for one scope from k8s/checkov-skips.txt, as a comma-separated list.
 k8s_skips = $(shell awk '$$1 == "$(1)" { printf "%s%s", sep, $$2; sep = "," }' k8s/checkov-skips.txt)
@@ -119,16 +123,17 @@ $(K8S_VENV)/.k8s-tools: k8s/requirements.txt k8s/constraints.txt
 k8s-tools: $(K8S_VENV)/.k8s-tools ## Install the k8s validation tools into .venv (pinned)
 
 k8s-render: ## Render every kustomization into .build/k8s/*.yaml with kubectl kustomize
-	@mkdir -p $(K8S_BUILD)
+	@mkdir -p $(K8S_BUILD) && rm -f $(K8S_BUILD)/*.yaml
 	@for t in $(K8S_TARGETS); do \
 	  echo "kubectl kustomize k8s/$$t > $(K8S_BUILD)/$${t##*/}.yaml"; \
 	  kubectl kustomize k8s/$$t > $(K8S_BUILD)/$${t##*/}.yaml || exit 1; \
 	done
 
-k8s-validate: $(K8S_VENV)/.k8s-tools k8s-render ## Validate k8s/: schema (strict), yamllint, policy tests, checkov
-	$(K8S_PY)/kubernetes-validate --kubernetes-version $(K8S_VERSION) --strict --quiet $(K8S_BUILD)/*.yaml
+k8s-validate: $(K8S_VENV)/.k8s-tools k8s-render ## Validate k8s/: schemas (Kubernetes + CRDs, strict), yamllint, policy tests, checkov
+	$(K8S_PY)/python k8s/tests/schema.py --crds $(CRDS_DIR) $(addprefix -k ,$(K8S_VERSIONS)) $(K8S_BUILD)/*.yaml
 	$(K8S_PY)/yamllint --strict -c k8s/yamllint.yaml k8s $(K8S_BUILD)
-	K8S_RENDERED=$(abspath $(K8S_BUILD)) $(K8S_PY)/pytest -q -p no:cacheprovider k8s/tests
+	K8S_RENDERED=$(abspath $(K8S_BUILD)) CRDS_DIR=$(abspath $(CRDS_DIR)) K8S_VERSIONS="$(K8S_VERSIONS)" \
+	  $(K8S_PY)/pytest -q -p no:cacheprovider k8s/tests
 	$(K8S_PY)/checkov --quiet --compact --skip-download --framework kubernetes \
 	  -d $(K8S_BUILD) --skip-check $(call k8s_skips,k8s)
 	@if [ -f docker/Dockerfile ]; then set -x; $(K8S_PY)/checkov --quiet --compact --skip-download \
@@ -151,9 +156,10 @@ bench: ## Benchmarks against nginx (and Node/express): req/s, p99, RSS, startup,
 
 # --- Backend: sqlx offline query data (.sqlx/, issue 3) -----------------------------------------
 # Builds read the committed .sqlx/ (SQLX_OFFLINE=true in .cargo/config.toml), so neither CI nor the
-# image build needs a database. Both targets start a throwaway PostgreSQL from
-# /usr/lib/postgresql/*/bin (unix socket only, as the postgres user when run as root), apply the
-# migrations with psql, and compile the backend against it; no sqlx-cli needed.
+# image build needs a database. Both targets compile the backend against a throwaway PostgreSQL
+# with the migrations applied (test-support's `with-postgres`, the cluster the tests use: server
+# binaries from /usr/lib/postgresql/*/bin or PG_BIN, run as the postgres user when root); no
+# sqlx-cli needed.
 sqlx-prepare: ## Regenerate .sqlx/ after changing a query or a migration (commit the result)
 	CARGO=$(CARGO) crates/backend/scripts/sqlx-prepare.sh .sqlx
 

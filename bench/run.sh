@@ -12,7 +12,7 @@
 #   BENCH_SITE=marketing (a site of sites/layout.py, exported as marketing-server serves it)
 #   BENCH_SKIP_BUILD=1 (use the release binaries already in target/release)
 #   BENCH_OUT=bench/results/latest.md  PG_BIN=/usr/lib/postgresql/15/bin
-# Needs: wrk, nginx (apt-get install wrk nginx-light), PostgreSQL server binaries, python3, curl,
+# Needs: wrk, nginx (apt-get install wrk nginx-light), PostgreSQL server binaries and psql, python3, curl,
 # gzip. Optional: node + node-express (Debian) for the Node peer, docker for image sizes.
 set -euo pipefail
 
@@ -33,22 +33,28 @@ JWT_SECRET_BENCH="bench-only-secret-0123456789abcdef0123456789"
 log() { printf '[bench] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-for tool in wrk nginx curl python3 gzip; do
-  command -v "$tool" >/dev/null || die "$tool not found (apt-get install wrk nginx-light curl python3 gzip)"
+for tool in wrk nginx curl python3 gzip psql; do
+  command -v "$tool" >/dev/null || die "$tool not found (apt-get install wrk nginx-light curl python3 gzip postgresql-client)"
 done
-PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)}
-[ -x "$PG_BIN/postgres" ] || die "no PostgreSQL server binaries (set PG_BIN or apt-get install postgresql)"
+
+# One throwaway PostgreSQL (fsync on, as a real server) for the whole run: the script re-runs
+# itself under test-support's `with-postgres`, which the tests and `make sqlx-prepare` use too. It
+# sets DATABASE_URL and removes the cluster however the run ends.
+if [ -z "${BENCH_UNDER_WITH_POSTGRES:-}" ]; then
+  export BENCH_UNDER_WITH_POSTGRES=1
+  cd "$ROOT"
+  exec $CARGO run --quiet --locked -p test-support --bin with-postgres -- \
+    --durable -- "$ROOT/bench/run.sh" "$@"
+fi
+PG_URL=${DATABASE_URL%/*}
 
 TMP=$(mktemp -d /tmp/bench.XXXXXX)
-chmod 755 "$TMP" # nginx workers (nobody) and postgres must reach their directories
-PG_DIR=$TMP/pg
+chmod 755 "$TMP" # nginx workers (nobody) must reach their directories
 declare -A PIDS=()
 
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
-  # postgres runs under runuser: signal the postmaster itself (SIGINT: fast shutdown).
-  [ -f "$PG_DIR/data/postmaster.pid" ] && kill -INT "$(head -n1 "$PG_DIR/data/postmaster.pid")" 2>/dev/null || true
   for name in "${!PIDS[@]}"; do
     kill -TERM "${PIDS[$name]}" 2>/dev/null || true
   done
@@ -114,11 +120,10 @@ label() { case $1 in marketing) echo marketing-server ;; node) echo "node (expre
 log "building release binaries"
 if [ -z "${BENCH_SKIP_BUILD:-}" ]; then
   T0=$(now_ns)
-  (cd "$ROOT" && $CARGO build --release --locked -p marketing-server -p backend -p tools)
+  (cd "$ROOT" && $CARGO build --release --locked -p marketing-server -p backend -p tools -p bench)
   BUILD_S=$(awk -v d=$(( $(now_ns) - T0 )) 'BEGIN{printf "%.0f", d/1e9}')
 fi
-for b in marketing-server backend tools; do [ -x "$REL/$b" ] || die "missing $REL/$b"; done
-rustc -O --edition 2021 "$ROOT/bench/startup_time.rs" -o "$TMP/startup-time"
+for b in marketing-server backend tools startup-time; do [ -x "$REL/$b" ] || die "missing $REL/$b"; done
 
 # The site, once, as marketing-server serves it (its directories merged, the pages' includes
 # resolved: nginx serves files as they are), with .gz siblings so nginx's gzip_static has
@@ -140,23 +145,8 @@ JS_KB=$(( $(stat -c %s "$SITE/$JS_FILE") / 1024 ))
 JS_GZ_KB=$(( $(stat -c %s "$SITE/$JS_FILE.gz") / 1024 ))
 
 # ---------------------------------------------------------------------------------------------
-log "throwaway PostgreSQL"
-mkdir -p "$PG_DIR"
-AS_PG=()
-if [ "$(id -u)" = 0 ]; then
-  PG_USER=$(id -u postgres >/dev/null 2>&1 && echo postgres || echo nobody)
-  chown "$PG_USER" "$PG_DIR"
-  AS_PG=(runuser -u "$PG_USER" --)
-fi
-"${AS_PG[@]}" "$PG_BIN/initdb" -U postgres --auth=trust --no-sync -E UTF8 --locale=C -D "$PG_DIR/data" >"$TMP/initdb.log" 2>&1 \
-  || { cat "$TMP/initdb.log" >&2; die "initdb failed"; }
-PG_PORT=$(free_port)
-start postgres "${AS_PG[@]}" "$PG_BIN/postgres" -D "$PG_DIR/data" -p "$PG_PORT" \
-  -c listen_addresses=127.0.0.1 -c "unix_socket_directories=$PG_DIR"
-for _ in $(seq 200); do "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" && break; sleep 0.05; done
-"$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" || { cat "$TMP/postgres.log" >&2; die "postgres did not start"; }
-PG_URL="postgres://postgres@127.0.0.1:$PG_PORT"
-psql_admin() { PGOPTIONS="-c client_min_messages=warning" psql -q -X -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -c "$1" >/dev/null; }
+psql_admin() { PGOPTIONS="-c client_min_messages=warning" psql -q -X "$PG_URL/postgres" -v ON_ERROR_STOP=1 -c "$1" >/dev/null; }
+PG_VERSION=$(psql -X -At "$PG_URL/postgres" -c 'SHOW server_version' | awk '{print $1}')
 
 log "db-migrate timings ($MIGRATE_RUNS runs each)"
 migrate() { # DB -> elapsed ms
@@ -183,13 +173,13 @@ MIGRATE_NOOP=$(median <"$TMP/migrate-noop")
 log "exec-to-first-200 ($STARTUP_RUNS runs each)"
 SVC_ENV=(RUST_LOG=warn LOG_FORMAT=json SHUTDOWN_DRAIN_SECONDS=0 SHUTDOWN_TIMEOUT_SECONDS=2)
 BACKEND_ENV=(DATABASE_URL="$PG_URL/bench" JWT_SECRET="$JWT_SECRET_BENCH" SUBSCRIPTIONS_ENABLED=false)
-STARTUP_MARKETING=$(env "${SVC_ENV[@]}" SITE_DIR="$SITE" "$TMP/startup-time" "$STARTUP_RUNS" "$REL/marketing-server")
-STARTUP_BACKEND=$(env "${SVC_ENV[@]}" "${BACKEND_ENV[@]}" "$TMP/startup-time" "$STARTUP_RUNS" "$REL/backend")
+STARTUP_MARKETING=$(env "${SVC_ENV[@]}" SITE_DIR="$SITE" "$REL/startup-time" "$STARTUP_RUNS" "$REL/marketing-server")
+STARTUP_BACKEND=$(env "${SVC_ENV[@]}" "${BACKEND_ENV[@]}" "$REL/startup-time" "$STARTUP_RUNS" "$REL/backend")
 
 HAVE_NODE=""
 if command -v node >/dev/null && NODE_PATH=/usr/share/nodejs node -e 'require("express")' 2>/dev/null; then
   HAVE_NODE=1
-  STARTUP_NODE=$(NODE_PATH=/usr/share/nodejs SITE_DIR="$SITE" "$TMP/startup-time" 5 node "$ROOT/bench/node-peer/server.js")
+  STARTUP_NODE=$(NODE_PATH=/usr/share/nodejs SITE_DIR="$SITE" "$REL/startup-time" 5 node "$ROOT/bench/node-peer/server.js")
 else
   log "Node peer skipped: node or Debian's node-express not installed"
 fi
@@ -395,7 +385,7 @@ fmt_int() { awk -v v="$1" 'BEGIN{printf "%.0f", v}'; }
   done
   [ -z "${BUILD_S:-}" ] || { echo; echo "\`cargo build --release -p marketing-server -p backend -p tools\` in this run: ${BUILD_S} s (incremental: depends on what was already built)."; }
   echo
-  echo "## db-migrate (tools, PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on loopback, default settings; process start to exit)"
+  echo "## db-migrate (tools, PostgreSQL $PG_VERSION on loopback, default settings; process start to exit)"
   echo
   echo "| case | runs | median ms | all runs ms |"
   echo "|---|---:|---:|---|"

@@ -1,4 +1,5 @@
-//! Exec-to-first-200 timer for `bench/run.sh` (std only; built with plain `rustc -O`).
+//! Exec-to-first-200 timer for `bench/run.sh` (std only; the `bench` workspace member, built
+//! with the release binaries so fmt and clippy cover it like the rest).
 //!
 //! `startup-time RUNS CMD [ARGS...]` starts CMD RUNS times, each with `PORT` set to a fresh free
 //! loopback port and `HOST=127.0.0.1`, and measures from just before `spawn` to the first
@@ -15,8 +16,7 @@ fn healthy(port: u16) -> bool {
         return false;
     };
     let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-    if s
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+    if s.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         .is_err()
     {
         return false;
@@ -27,8 +27,10 @@ fn healthy(port: u16) -> bool {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (Some(runs), Some(cmd)) = (args.first().and_then(|r| r.parse::<usize>().ok()), args.get(1))
-    else {
+    let (Some(runs), Some(cmd)) = (
+        args.first().and_then(|r| r.parse::<usize>().ok()),
+        args.get(1),
+    ) else {
         eprintln!("usage: startup-time RUNS CMD [ARGS...]");
         return ExitCode::from(2);
     };

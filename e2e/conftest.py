@@ -69,16 +69,22 @@ def wait_http(url, timeout=60):
     raise AssertionError(f"{url} not ready after {timeout}s: {last}")
 
 
+def wait_stack():
+    """Every container healthy (jobs exited 0) and every service answering /healthz."""
+    run(["scripts/compose-wait.sh", "180", *COMPOSE, "-p", PROJECT, "-f", str(COMPOSE_FILE)],
+        env={**os.environ, "DOCKER": DOCKER}, timeout=240)
+    for base in (BACKEND, FRONTEND, MARKETING):
+        wait_http(base + "/healthz")
+
+
 @pytest.fixture(scope="session")
 def stack():
-    """The prod stack, up and healthy; `down -v` afterwards (also after failures)."""
+    """The prod stack, up and healthy; `down -v` afterwards (also after failures). A test that
+    stops services starts them again, so tests need no particular order."""
     compose("down", "-v", "--remove-orphans", check=False)
     try:
         compose("up", "-d", timeout=600)
-        run(["scripts/compose-wait.sh", "180", *COMPOSE, "-p", PROJECT, "-f", str(COMPOSE_FILE)],
-            env={**os.environ, "DOCKER": DOCKER}, timeout=240)
-        for base in (BACKEND, FRONTEND, MARKETING):
-            wait_http(base + "/healthz")
+        wait_stack()
         yield
     finally:
         if os.environ.get("E2E_KEEP_STACK") != "1":

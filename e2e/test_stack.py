@@ -1,7 +1,8 @@
 """End-to-end checks of the shipped images and the prod compose stack (run by `make e2e`).
 
-Tests run in file order: image properties first, then the API, sites and billing, then
-`make db-reset`, and last the graceful stop (which takes services down)."""
+Each test stands alone, in any order: every API test signs up users of its own (so `make
+db-reset`, which wipes them, harms no other test), and the graceful-stop test starts the services
+again before it ends."""
 
 import hashlib
 import hmac
@@ -14,7 +15,8 @@ import pytest
 import requests
 
 from conftest import (BACKEND, DOCKER, FRONTEND, IMAGES, MARKETING, PROJECT, ROOT, SERVICES,
-                      STRIPE_WEBHOOK_SECRET, TAG, compose, container_id, inspect, run)
+                      STRIPE_WEBHOOK_SECRET, TAG, compose, container_id, inspect, run,
+                      wait_stack)
 
 SIZE_LIMIT_MB = 30
 
@@ -249,10 +251,15 @@ def test_docker_stop_exits_zero_within_drain_and_timeout(stack):
     """SIGTERM -> drain (503 on /healthz) -> exit 0. docker stop's -t is the drain (5 s) plus the
     in-flight timeout (20 s): a service still running then is SIGKILLed and exits 137."""
     ids = [container_id(s) for s in SERVICES]
-    run([DOCKER, "stop", "-t", "25", *ids], timeout=120)
-    for service, cid in zip(SERVICES, ids):
-        assert inspect(cid, "{{.State.ExitCode}}") == "0", f"{service} did not exit cleanly"
-        assert inspect(cid, "{{.State.OOMKilled}}") == "false"
+    try:
+        run([DOCKER, "stop", "-t", "25", *ids], timeout=120)
+        for service, cid in zip(SERVICES, ids):
+            assert inspect(cid, "{{.State.ExitCode}}") == "0", f"{service} did not exit cleanly"
+            assert inspect(cid, "{{.State.OOMKilled}}") == "false"
+    finally:
+        # Back up for whatever test runs next.
+        compose("start", *SERVICES)
+        wait_stack()
 
 
 def test_print_image_sizes():

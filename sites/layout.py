@@ -6,7 +6,7 @@ it loads (SITE_DIR=sites/marketing:sites/shared); the images copy both into /sit
 that two directories of one site both provide is an error, never a silent override.
 
 Pages share their <head>, header and footer through load-time includes, which marketing-server
-resolves as it loads the site (crates/marketing-server/src/include.rs; this is the same rule,
+resolves as it loads the site (crates/marketing-server/src/site/include.rs; this is the same rule,
 and the browser check compares the two byte for byte):
 
     <!--#include file="_partials/header.html" -->

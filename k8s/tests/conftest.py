@@ -23,6 +23,7 @@ TARGETS = {
     "production": K8S / "overlays" / "production",
     "production-cutover": K8S / "overlays" / "production-cutover",
     "descheduler": K8S / "descheduler",
+    "platform": K8S / "platform",
 }
 
 

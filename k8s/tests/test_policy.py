@@ -7,6 +7,7 @@ manifest that breaks its rule, so a checker that silently passes everything fail
 from __future__ import annotations
 
 import copy
+import os
 import re
 from pathlib import Path
 
@@ -17,6 +18,10 @@ import policy
 APP_OVERLAYS = ["development", "production"]
 NAMESPACES = {"development": "branch-example", "production": "production"}
 SECRETS_DIR = Path(__file__).resolve().parent.parent / "base" / "secrets"
+WEB_APPS = {"backend", "frontend", "marketing"}
+GATEWAY_NAMESPACE = {"matchLabels": {"kubernetes.io/metadata.name": "envoy-gateway-system"}}
+# The newest supported Kubernetes minor (make k8s-validate passes its K8S_VERSIONS).
+NEWEST_KUBERNETES = os.environ.get("K8S_VERSIONS", "1.35 1.36 1.37").split()[-1]
 
 
 def kinds(docs, kind):
@@ -32,7 +37,10 @@ def test_overlay_renders_the_whole_stack(rendered, overlay):
     for expected in [
         ("Deployment", "backend"), ("Deployment", "frontend"), ("Deployment", "marketing"),
         ("StatefulSet", "database"), ("Service", "database"), ("Job", "migrate"),
-        ("Ingress", "web"), ("Secret", "stripe-webhook-secret"), ("Namespace", NAMESPACES[overlay]),
+        ("Gateway", "web"), ("HTTPRoute", "https-redirect"), ("HTTPRoute", "backend"), ("HTTPRoute", "frontend"),
+        ("HTTPRoute", "marketing"), ("Certificate", "web-tls"), ("EnvoyProxy", "web"), ("ClientTrafficPolicy", "web"),
+        ("BackendTrafficPolicy", "web"), ("BackendTrafficPolicy", "retry-safe-methods"),
+        ("Secret", "stripe-webhook-secret"), ("Namespace", NAMESPACES[overlay]),
     ]:
         assert expected in names, f"{overlay} lacks {expected}"
     assert all(
@@ -41,17 +49,15 @@ def test_overlay_renders_the_whole_stack(rendered, overlay):
 
 
 @pytest.mark.parametrize("overlay", APP_OVERLAYS)
-def test_backend_behind_ingress_trusts_forwarded_for(rendered, overlay):
-    """Only ingress-nginx may reach the backend, so its X-Forwarded-For is the client address
-    the login rate limit must key on."""
-    configs = [d for d in kinds(rendered[overlay], "ConfigMap") if d["metadata"]["name"].startswith("backend-config")]
+def test_backend_behind_gateway_trusts_forwarded_for(rendered, overlay):
+    """Only the gateway's proxies reach the web pods, and Envoy makes the last X-Forwarded-For
+    entry the client it sees: the address the login rate limit must key on."""
+    docs = rendered[overlay]
+    configs = [d for d in kinds(docs, "ConfigMap") if d["metadata"]["name"].startswith("backend-config")]
     assert len(configs) == 1
     assert configs[0]["data"].get("TRUST_FORWARDED_FOR") == "true"
-    policies = kinds(rendered[overlay], "NetworkPolicy")
-    to_apps = [p for p in policies if p["metadata"]["name"] == "allow-ingress-controller-to-web"]
-    assert to_apps, [p["metadata"]["name"] for p in policies]
-    sources = [src for rule in to_apps[0]["spec"]["ingress"] for src in rule["from"]]
-    assert sources == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}]
+    assert policy.check_network_ingress_sources(docs, WEB_APPS, GATEWAY_NAMESPACE) == []
+    assert policy.check_client_address(docs) == []
 
 
 def test_services_are_cluster_ip_or_headless(everything):
@@ -139,15 +145,78 @@ def test_network_default_deny(rendered, overlay):
     assert policy.check_default_deny(rendered[overlay]) == []
 
 
-def test_ingress_is_nginx_with_tls_and_existing_backends(everything):
-    assert len(kinds(everything, "Ingress")) == 2
-    assert policy.check_ingress(everything) == []
+def test_no_ingress_anywhere(everything):
+    assert policy.check_no_ingress(everything) == []
+
+
+@pytest.mark.parametrize("overlay", APP_OVERLAYS)
+def test_gateway_redirects_http_and_terminates_tls_per_host(rendered, overlay):
+    classes = {d["metadata"]["name"] for d in kinds(rendered["platform"], "GatewayClass")}
+    assert classes == {"envoy-gateway"}
+    docs = rendered[overlay]
+    assert [d["spec"]["gatewayClassName"] for d in kinds(docs, "Gateway")] == ["envoy-gateway"]
+    assert policy.check_gateways(docs, classes) == []
+
+
+@pytest.mark.parametrize("overlay", APP_OVERLAYS)
+def test_every_app_service_is_reached_only_through_an_https_route(rendered, overlay):
+    docs = rendered[overlay]
+    assert policy.check_services_behind_routes(docs) == []
+    webhook = [
+        rule for route in kinds(docs, "HTTPRoute") if route["metadata"]["name"] == "backend"
+        for rule in route["spec"]["rules"]
+        if {"path": {"type": "Exact", "value": "/billing/webhook"}, "method": "POST"} in rule.get("matches", [])
+    ]
+    assert [ref["name"] for rule in webhook for ref in rule["backendRefs"]] == ["backend"]
+
+
+@pytest.mark.parametrize("overlay", APP_OVERLAYS)
+def test_gateway_idle_timeout_is_below_every_service_keepalive(rendered, overlay):
+    assert policy.check_idle_timeout_below_keepalive(rendered[overlay]) == []
+
+
+@pytest.mark.parametrize("overlay", APP_OVERLAYS)
+def test_gateway_retries_only_safe_methods(rendered, overlay):
+    docs = rendered[overlay]
+    assert [d for d in kinds(docs, "BackendTrafficPolicy") if "retry" in d["spec"]]
+    assert policy.check_retries_safe_methods_only(docs) == []
+
+
+@pytest.mark.parametrize("overlay", APP_OVERLAYS)
+def test_config_urls_name_the_gateway_hosts(rendered, overlay):
+    assert policy.check_hosts_consistent(rendered[overlay]) == []
+
+
+def test_certificate_solver_uses_no_node_port(rendered):
+    assert kinds(rendered["platform"], "ClusterIssuer")
+    assert policy.check_issuers(rendered["platform"]) == []
+
+
+def app_namespaces(rendered):
+    return [d for o in APP_OVERLAYS for d in kinds(rendered[o], "Namespace")]
 
 
 def test_descheduler_policy_spreads_our_namespaces(rendered):
     policy_doc = policy.descheduler_policy(rendered["descheduler"])
     app_docs = rendered["development"] + rendered["production"]
-    assert policy.check_descheduler_policy(policy_doc, set(NAMESPACES.values()), app_docs) == []
+    assert len(app_namespaces(rendered)) == 2
+    assert policy.check_descheduler_policy(policy_doc, app_namespaces(rendered), app_docs) == []
+
+
+def test_descheduler_covers_a_new_branch_namespace_without_listing_it(rendered):
+    """A preview namespace made from the base carries the label the evictor selects by."""
+    policy_doc = policy.descheduler_policy(rendered["descheduler"])
+    preview = copy.deepcopy(kinds(rendered["development"], "Namespace")[0])
+    preview["metadata"]["name"] = "branch-some-new-feature"
+    assert policy.check_descheduler_policy(policy_doc, [preview], []) == []
+    configs = {c["name"]: c.get("args") or {} for c in policy_doc["profiles"][0]["pluginConfig"]}
+    assert "namespaces" not in configs["RemoveDuplicates"]  # no list to keep up to date
+    stranger = {"kind": "Namespace", "metadata": {"name": "other-team", "labels": {}}}
+    assert policy.check_descheduler_policy(policy_doc, [stranger], [])
+
+
+def test_descheduler_rbac_is_what_v0_37_needs(rendered):
+    assert policy.check_descheduler_rbac(rendered["descheduler"]) == []
 
 
 def test_descheduler_is_a_bounded_cronjob_in_kube_system(rendered):
@@ -157,7 +226,9 @@ def test_descheduler_is_a_bounded_cronjob_in_kube_system(rendered):
     assert cron["spec"]["startingDeadlineSeconds"] > 0
     assert cron["spec"]["jobTemplate"]["spec"]["activeDeadlineSeconds"] > 0
     image = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["image"]
-    assert image.startswith("registry.k8s.io/descheduler/descheduler:v0.")
+    # The descheduler's minor version is the newest supported Kubernetes minor's.
+    minor = NEWEST_KUBERNETES.split(".")[1]
+    assert re.fullmatch(rf"registry\.k8s\.io/descheduler/descheduler:v0\.{minor}\.\d+", image), image
 
 
 def test_cutover_is_production_with_the_backend_stopped(rendered):
@@ -286,23 +357,212 @@ def test_flags_policy_without_remove_duplicates(rendered):
     good = policy.descheduler_policy(rendered["descheduler"])
     bad = copy.deepcopy(good)
     bad["profiles"][0]["plugins"]["balance"]["enabled"] = ["LowNodeUtilization"]
-    assert policy.check_descheduler_policy(bad, {"production"}, []) == [
-        "no profile enables RemoveDuplicates under plugins.balance.enabled"
+    assert policy.check_descheduler_policy(bad, app_namespaces(rendered), []) == [
+        "profile ledger: LowNodeUtilization is enabled but has no pluginConfig entry",
+        "no profile enables RemoveDuplicates under plugins.balance.enabled",
     ]
-    assert policy.check_descheduler_policy(good, {"some-other-namespace"}, [])
 
 
-def test_flags_misspelt_evictor_arg(rendered):
+def test_flags_misspelt_and_deprecated_evictor_args(rendered):
+    good = policy.descheduler_policy(rendered["descheduler"])
+    bad = copy.deepcopy(good)
+    args = bad["profiles"][0]["pluginConfig"][0]["args"]
+    args["nodeFitt"] = True
+    args["ignorePvcPods"] = True
+    args["podProtections"]["extraEnabled"].append("PodsWithPvc")
+    assert policy.check_descheduler_policy(bad, app_namespaces(rendered), []) == [
+        "DefaultEvictor: deprecated key 'ignorePvcPods'; use podProtections.extraEnabled: [PodsWithPVC]",
+        "DefaultEvictor: unknown key 'nodeFitt'",
+        "DefaultEvictor.podProtections.extraEnabled: unknown 'PodsWithPvc'",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "problem"),
+    [
+        (lambda p: p.update(metricsCollector={"enabled": True}), "deprecated key 'metricsCollector'"),
+        (lambda p: p.update(maxNoOfPodsToEvictPerNod=1), "unknown key 'maxNoOfPodsToEvictPerNod'"),
+        (lambda p: p["profiles"][0]["plugins"].update(balanse={}), "unknown key 'balanse'"),
+        (lambda p: p["profiles"][0]["pluginConfig"][0]["args"].update(nodeFit=False), "nodeFit is not true"),
+        (lambda p: p["profiles"][0]["pluginConfig"][1].update(args={"namespace": {"include": ["x"]}}),
+         "RemoveDuplicates: unknown key 'namespace'"),
+        (lambda p: p["profiles"][0]["pluginConfig"][1].update(args={"namespaces": {"include": ["production"]}}),
+         "leave out branch-example"),
+        (lambda p: p["profiles"][0]["pluginConfig"][0]["args"]["namespaceLabelSelector"].update(
+            matchLabels={"team": "ledger"}), "does not match the evictor's namespaceLabelSelector"),
+        (lambda p: p["profiles"][0]["pluginConfig"][0]["args"].update(evictLocalStoragePods=True),
+         "deprecated key 'evictLocalStoragePods'"),
+    ],
+)
+def test_flags_policy_mistakes(rendered, mutate, problem):
     bad = copy.deepcopy(policy.descheduler_policy(rendered["descheduler"]))
-    bad["profiles"][0]["pluginConfig"][0]["args"]["evictLocalStoragePod"] = True
-    assert policy.check_descheduler_policy(bad, {"production"}, []) == [
-        "DefaultEvictor: unknown arg 'evictLocalStoragePod'"
-    ]
+    mutate(bad)
+    problems = policy.check_descheduler_policy(bad, app_namespaces(rendered), [])
+    assert any(problem in p for p in problems), problems
 
 
 def test_flags_emptydir_deployment_the_evictor_would_skip(rendered):
     d = deployment(rendered)
     d["spec"]["template"]["spec"]["volumes"] = [{"name": "tmp", "emptyDir": {}}]
     good = policy.descheduler_policy(rendered["descheduler"])
-    problems = policy.check_descheduler_policy(good, {"production"}, [d])
-    assert problems and "evictLocalStoragePods" in problems[0]
+    problems = policy.check_descheduler_policy(good, app_namespaces(rendered), [d])
+    assert problems and "PodsWithLocalStorage" in problems[0]
+
+
+def test_flags_descheduler_rbac_beyond_v0_37(rendered):
+    docs = copy.deepcopy(rendered["descheduler"])
+    role = kinds(docs, "ClusterRole")[0]
+    pods = next(r for r in role["rules"] if r["resources"] == ["pods"])
+    pods["verbs"].append("delete")
+    role["rules"] = [r for r in role["rules"] if r["resources"] != ["persistentvolumeclaims"]]
+    assert policy.check_descheduler_rbac(docs) == [
+        "ClusterRole/descheduler: core/pods: verbs ['delete'] beyond what v0.37 needs",
+        "ClusterRole/descheduler: core/persistentvolumeclaims: lacks ['get', 'list', 'watch']",
+    ]
+
+
+# --- the gateway checkers catch what they are meant to catch ------------------------------------
+
+def prod(rendered):
+    return copy.deepcopy(rendered["production"])
+
+
+def find(docs, kind, name):
+    return next(d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name)
+
+
+def test_flags_ingress_and_nginx_annotations():
+    ingress = {"kind": "Ingress", "metadata": {"name": "web"}}
+    svc = {"kind": "Service", "metadata": {"name": "x", "annotations": {"nginx.ingress.kubernetes.io/ssl-redirect": "true"}}}
+    assert len(policy.check_no_ingress([ingress, svc])) == 2
+
+
+def test_flags_http_listener_serving_an_app(rendered):
+    docs = prod(rendered)
+    find(docs, "HTTPRoute", "frontend")["spec"]["parentRefs"][0]["sectionName"] = "http"
+    problems = policy.check_gateways(docs, {"envoy-gateway"})
+    assert any("plain-HTTP listener http but does more than a 301" in p for p in problems), problems
+    assert any("listener https-app has no route" in p for p in problems), problems
+
+
+def test_flags_route_attached_to_every_listener(rendered):
+    docs = prod(rendered)
+    del find(docs, "HTTPRoute", "marketing")["spec"]["parentRefs"][0]["sectionName"]
+    assert any("would attach to every listener" in p for p in policy.check_gateways(docs, {"envoy-gateway"}))
+
+
+@pytest.mark.parametrize(
+    ("mutate", "problem"),
+    [
+        (lambda f: f.update(statusCode=302), "more than a 301"),
+        (lambda f: f.update(scheme="http"), "more than a 301"),
+    ],
+)
+def test_flags_redirect_that_is_not_a_permanent_https_redirect(rendered, mutate, problem):
+    docs = prod(rendered)
+    mutate(find(docs, "HTTPRoute", "https-redirect")["spec"]["rules"][0]["filters"][0]["requestRedirect"])
+    assert any(problem in p for p in policy.check_gateways(docs, {"envoy-gateway"}))
+
+
+def test_flags_certificate_not_covering_a_listener_and_unknown_class(rendered):
+    docs = prod(rendered)
+    find(docs, "Certificate", "web-tls")["spec"]["dnsNames"].remove("www.example.com")
+    problems = policy.check_gateways(docs, {"some-other-class"})
+    assert any("does not cover www.example.com" in p for p in problems), problems
+    assert any("gatewayClassName 'envoy-gateway' is none of" in p for p in problems), problems
+
+
+def test_flags_service_without_route_and_route_to_database(rendered):
+    docs = prod(rendered)
+    route = find(docs, "HTTPRoute", "marketing")
+    for rule in route["spec"]["rules"]:
+        rule["backendRefs"] = [{"name": "database", "port": 5432}]
+    problems = policy.check_services_behind_routes(docs)
+    assert any("routes to headless Service database" in p for p in problems), problems
+    assert any("Service/production/marketing: not the backend" in p for p in problems), problems
+
+
+def test_flags_network_policy_admitting_more_than_the_gateway(rendered):
+    docs = prod(rendered)
+    netpol = find(docs, "NetworkPolicy", "allow-gateway-to-web")
+    netpol["spec"]["ingress"][0]["from"].append({"ipBlock": {"cidr": "0.0.0.0/0"}})
+    assert policy.check_network_ingress_sources(docs, WEB_APPS, GATEWAY_NAMESPACE)
+    netpol["spec"]["ingress"][0]["from"] = [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}]
+    problems = policy.check_network_ingress_sources(docs, WEB_APPS, GATEWAY_NAMESPACE)
+    assert "app backend: no NetworkPolicy admits the gateway" in problems, problems
+
+
+IDLE, CLIENT = policy.check_idle_timeout_below_keepalive, policy.check_client_address
+
+
+@pytest.mark.parametrize(
+    ("check", "mutate", "problem"),
+    [
+        # Envoy's one-hour default comes back when nothing sets the idle timeout...
+        (IDLE, lambda docs: find(docs, "BackendTrafficPolicy", "web")["spec"]["timeout"]["http"].pop("connectionIdleTimeout"),
+         "no upstream connectionIdleTimeout (Envoy's default 1h)"),
+        # ... or when a more specific policy replaces the Gateway-wide one instead of merging.
+        (IDLE, lambda docs: find(docs, "BackendTrafficPolicy", "retry-safe-methods")["spec"].pop("mergeType"),
+         "rule 'reads' -> Service backend: no upstream connectionIdleTimeout"),
+        (IDLE, lambda docs: find(docs, "BackendTrafficPolicy", "web")["spec"]["timeout"]["http"].update(connectionIdleTimeout="75s"),
+         "gateway idle timeout 75s is not below"),
+        (IDLE, lambda docs: find(docs, "BackendTrafficPolicy", "web")["spec"]["timeout"]["http"].update(connectionIdleTimeout="1m30s"),
+         "gateway idle timeout 90s is not below"),
+        (IDLE, lambda docs: next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("marketing-config"))["data"].pop("KEEPALIVE_TIMEOUT_SECONDS"),
+         "Deployment/production/marketing/marketing does not set KEEPALIVE_TIMEOUT_SECONDS"),
+        (CLIENT, lambda docs: find(docs, "EnvoyProxy", "web")["spec"]["provider"]["kubernetes"]["envoyService"].update(externalTrafficPolicy="Cluster"),
+         "externalTrafficPolicy Local or proxyProtocol"),
+        (CLIENT, lambda docs: find(docs, "ClientTrafficPolicy", "web")["spec"].update(clientIPDetection={"xForwardedFor": {"numTrustedHops": 1}}),
+         "numTrustedHops 1 and disableXForwardedForAppend true"),
+        (CLIENT, lambda docs: find(docs, "ClientTrafficPolicy", "web")["spec"].update(clientIPDetection={"xForwardedFor": {"numTrustedHops": 2, "disableXForwardedForAppend": True}}),
+         "numTrustedHops 1 and disableXForwardedForAppend true"),
+        (CLIENT, lambda docs: find(docs, "ClientTrafficPolicy", "web")["spec"].pop("clientIPDetection"),
+         "sets no clientIPDetection"),
+    ],
+)
+def test_flags_gateway_policy_mistakes(rendered, check, mutate, problem):
+    docs = prod(rendered)
+    mutate(docs)
+    problems = check(docs)
+    assert any(problem in p for p in problems), problems
+
+
+def test_flags_retries_on_writes_or_overload(rendered):
+    docs = prod(rendered)
+    btp = find(docs, "BackendTrafficPolicy", "retry-safe-methods")
+    btp["spec"]["targetRefs"].append({"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": "backend", "sectionName": "writes"})
+    btp["spec"]["retry"]["retryOn"]["triggers"].append("5xx")
+    find(docs, "BackendTrafficPolicy", "web")["spec"]["retry"] = {"numRetries": 1}
+    problems = policy.check_retries_safe_methods_only(docs)
+    assert any("backend/writes which matches methods [None]" in p for p in problems), problems
+    assert any("retries on 5xx" in p for p in problems), problems
+    assert any("BackendTrafficPolicy/production/web: retries on" in p and "Gateway" in p for p in problems), problems
+    assert any("Envoy Gateway's default" in p for p in problems), problems
+
+
+def test_client_address_behind_one_l7_load_balancer_is_accepted(rendered):
+    docs = prod(rendered)
+    find(docs, "ClientTrafficPolicy", "web")["spec"]["clientIPDetection"] = {
+        "xForwardedFor": {"numTrustedHops": 1, "disableXForwardedForAppend": True}}
+    assert policy.check_client_address(docs) == []
+
+
+def test_flags_overlay_that_forgot_a_host(rendered):
+    docs = copy.deepcopy(rendered["development"])
+    find(docs, "Gateway", "web")["spec"]["listeners"][3]["hostname"] = "backend.example.com"
+    assert policy.check_hosts_consistent(docs) == [
+        "ConfigMap frontend-config: PUBLIC_API_URL='https://branch-example.backend.example.com', "
+        "want https://backend.example.com (the backend listener)"
+    ]
+
+
+def test_flags_node_port_acme_solver(rendered):
+    docs = copy.deepcopy(rendered["platform"])
+    solver = kinds(docs, "ClusterIssuer")[0]["spec"]["acme"]["solvers"][0]["http01"]["gatewayHTTPRoute"]
+    del solver["serviceType"]
+    assert len(policy.check_issuers(docs)) == 1
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("60s", 60), ("1h", 3600), ("1m30s", 90), ("500ms", 0.5)])
+def test_parse_duration(text, seconds):
+    assert policy.parse_duration(text) == seconds

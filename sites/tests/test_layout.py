@@ -1,5 +1,5 @@
 """Unit tests for sites/layout.py's include rule, with the same cases and messages as the Rust
-one (crates/marketing-server/src/include.rs), so check.py and the benchmark see the pages the
+one (crates/marketing-server/src/site/include.rs), so check.py and the benchmark see the pages the
 server serves.  Run: python3 -m unittest discover -s sites/tests -p 'test_*.py'"""
 
 import os

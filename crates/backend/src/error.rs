@@ -80,25 +80,9 @@ impl ApiError {
     }
 }
 
-/// True for errors that mean "cannot reach PostgreSQL right now" rather than a bad query.
-fn is_unavailable(err: &sqlx::Error) -> bool {
-    match err {
-        sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::WorkerCrashed => true,
-        // Class 08: connection exception; 57P0x: admin/crash shutdown, cannot connect now.
-        sqlx::Error::Database(db) => db
-            .code()
-            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
-        _ => false,
-    }
-}
-
 impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {
-        if is_unavailable(&err) {
+        if crate::db::is_unavailable(&err) {
             return ApiError::DatabaseUnavailable(err);
         }
         if let sqlx::Error::Database(db) = &err {

@@ -2,7 +2,9 @@
 //!
 //! # Layout
 //! - [`config`]: the command line / environment ([`config::Cli`]).
-//! - [`state`]: [`state::AppState`] shared by the handlers, and the lazily connecting pool.
+//! - [`state`]: [`state::AppState`] shared by the handlers.
+//! - [`db`]: the lazily connecting pool and what counts as "database unavailable" (also used by
+//!   `tools`).
 //! - [`error`]: [`error::ApiError`], the JSON error shape, and extractors that use it.
 //! - [`auth`]: password hashing (argon2id), JWTs, the authenticated-user extractor, signup/login
 //!   routes and the login rate limit.
@@ -16,6 +18,7 @@
 pub mod auth;
 pub mod billing;
 pub mod config;
+pub mod db;
 pub mod error;
 pub mod routes;
 pub mod state;
@@ -29,7 +32,7 @@ use crate::state::AppState;
 /// The schema migrations, embedded at compile time. Run by `tools db-migrate`, never by the backend.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// Every API route (without `/healthz`, which the caller merges from `service_runtime::Health`).
+/// Every API route (`/healthz` and the access log are added by `service_runtime::Server`).
 pub fn app(state: AppState) -> Router {
     let mut router = Router::new()
         .merge(auth::routes::router())

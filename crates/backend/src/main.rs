@@ -4,14 +4,14 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use backend::config::{Cli, Command};
-use backend::state::{lazy_pool, AppState, Settings};
-use service_runtime::telemetry::AccessLogLayer;
-use service_runtime::{shutdown, Health};
+use backend::db::lazy_pool;
+use backend::state::{AppState, Settings};
+use service_runtime::{shutdown, Server};
 
 fn main() -> ExitCode {
     let cli: Cli = service_runtime::config::parse();
     if let Some(Command::Healthcheck(args)) = &cli.command {
-        return args.run(cli.port);
+        return args.run(Some(cli.port));
     }
     if let Err(line) = cli.validate() {
         eprintln!("error: {line}");
@@ -29,7 +29,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let (Some(db), Some(jwt_secret)) = (cli.database_url.clone(), cli.jwt_secret.clone()) else {
         anyhow::bail!("DATABASE_URL and JWT_SECRET are required");
     };
-    let runtime = shutdown::runtime().context("cannot start the async runtime")?;
+    let runtime = service_runtime::server::runtime().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let pool = lazy_pool(
             db,
@@ -48,18 +48,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 cors_allowed_origins: cli.cors_allowed_origins.clone(),
             },
         );
-        let health = Health::new();
-        let app = backend::app(state)
-            .merge(health.router())
-            .layer(AccessLogLayer);
         let listener = cli.serve.bind(cli.port).await?;
         tracing::info!(
             addr = %listener.local_addr()?,
             subscriptions_enabled = cli.subscriptions_enabled,
             "backend listening"
         );
-        cli.serve
-            .server(app, health)
+        Server::new(backend::app(state), &cli.serve)
             .peer_addr() // the login rate limit keys on it
             .cleanup(async move { pool.close().await })
             .serve(listener, shutdown::signal())

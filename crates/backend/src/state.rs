@@ -4,7 +4,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::SecretString;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
 use crate::auth::jwt::JwtKeys;
@@ -48,19 +47,4 @@ impl AppState {
             cors_allowed_origins: settings.cors_allowed_origins,
         }
     }
-}
-
-/// A pool that connects on first use, so the service starts (and /healthz answers) while
-/// PostgreSQL is still down; requests then wait at most `acquire_timeout` and answer 503.
-/// Connections are pinged before use, so the pool recovers by itself when the database returns.
-pub fn lazy_pool(
-    options: PgConnectOptions,
-    max_connections: u32,
-    acquire_timeout: Duration,
-) -> PgPool {
-    PgPoolOptions::new()
-        .max_connections(max_connections)
-        .acquire_timeout(acquire_timeout)
-        .test_before_acquire(true)
-        .connect_lazy_with(options)
 }

@@ -16,15 +16,14 @@
 //!
 //! # Layout
 //! - [`config`]: the clap/env settings and the `PUBLIC_*` capture; the default CSP.
-//! - [`site`]: loading the tree, encodings, ETags, content types, cache policy, route aliases.
-//! - [`include`]: `<!--#include file="_partials/..." -->` in pages, resolved once at load.
+//! - [`site`]: the site in memory: loading, encodings and ETags, content type and cache policy,
+//!   security headers, route aliases (one submodule each).
 //! - [`path`]: request-path normalisation (traversal tricks answer 404).
 //! - [`negotiate`]: `Accept-Encoding` q-values, `If-None-Match`, `Accept: text/html`.
 //! - [`runtime_config`]: the `/runtime-config.js` body.
-//! - [`server`]: the request handler and the axum app (`/healthz`, access log).
+//! - [`server`]: the request handler, served by `service_runtime::Server` (`/healthz`, access log).
 
 pub mod config;
-pub mod include;
 pub mod negotiate;
 pub mod path;
 pub mod runtime_config;
@@ -34,7 +33,7 @@ pub mod site;
 use std::sync::Arc;
 
 use anyhow::Context;
-use service_runtime::{shutdown, Health};
+use service_runtime::shutdown;
 
 use crate::config::{Cli, Settings};
 use crate::site::Site;
@@ -52,17 +51,14 @@ pub fn run(cli: &Cli, settings: &Settings) -> anyhow::Result<()> {
         public_vars = settings.public.len(),
         "site loaded"
     );
-    let runtime = shutdown::runtime().context("cannot start the async runtime")?;
+    let runtime = service_runtime::server::runtime().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let listener = cli.serve.bind(cli.port).await?;
         if let Ok(addr) = listener.local_addr() {
             tracing::info!(%addr, "listening");
         }
         start_compression(site.clone())?;
-        let health = Health::new();
-        let app = server::app(site, &health);
-        cli.serve
-            .server(app, health)
+        server::build(site, &cli.serve)
             .serve(listener, shutdown::signal())
             .await
             .context("server failed")

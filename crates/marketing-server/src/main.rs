@@ -7,7 +7,7 @@ use marketing_server::config::{Cli, Command, Settings, DEFAULT_PORT};
 fn main() -> ExitCode {
     let cli: Cli = service_runtime::config::parse();
     if let Some(Command::Healthcheck(args)) = &cli.command {
-        return args.run(DEFAULT_PORT);
+        return args.run(Some(DEFAULT_PORT));
     }
     let settings = match Settings::resolve(&cli, std::env::vars_os()) {
         Ok(settings) => settings,

@@ -3,7 +3,7 @@
 //! Per request: a method check, path normalisation (borrowed unless the path has `%`), one hash
 //! lookup, `Accept-Encoding` / `If-None-Match` parsing without allocation, then a response made
 //! of a cloned precomputed `HeaderMap` and a cloned `Bytes`. `/healthz` is routed by axum before
-//! any of this, so probes never touch the site.
+//! any of this (the shared server mounts it), so probes never touch the site.
 
 use std::sync::Arc;
 
@@ -11,36 +11,21 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::{Method, StatusCode};
-use axum::middleware::map_response_with_state;
 use axum::response::Response;
 use axum::Router;
 use bytes::Bytes;
-use service_runtime::telemetry::AccessLogLayer;
-use service_runtime::Health;
+use service_runtime::{ServeArgs, Server};
 
 use crate::negotiate::{accepts_html, none_match, Encoding, Preferences};
 use crate::path::{has_extension, normalize};
 use crate::site::{Resource, Route, Site, Variant};
 
-/// The service: `/healthz` from [`Health`], everything else from the site, all access-logged.
-pub fn app(site: Arc<Site>, health: &Health) -> Router {
-    let security = Arc::new(site.security_headers().clone());
-    let healthz = health
-        .router()
-        .layer(map_response_with_state(security, add_headers));
-    Router::new()
-        .fallback(handle)
-        .with_state(site)
-        .merge(healthz)
-        .layer(AccessLogLayer)
-}
-
-async fn add_headers(State(extra): State<Arc<HeaderMap>>, mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    for (name, value) in extra.iter() {
-        headers.insert(name, value.clone());
-    }
-    response
+/// The service: every path from the site, behind the shared [`Server`] (which adds `/healthz`,
+/// given the site's security headers too, and the access log).
+pub fn build(site: Arc<Site>, args: &ServeArgs) -> Server {
+    let security = site.security_headers().clone();
+    let routes = Router::new().fallback(handle).with_state(site);
+    Server::new(routes, args).healthz_headers(security)
 }
 
 /// Answers one request from the site.
@@ -50,7 +35,7 @@ pub async fn handle(State(site): State<Arc<Site>>, request: Request) -> Response
 
 fn respond(site: &Site, method: &Method, uri: &axum::http::Uri, headers: &HeaderMap) -> Response {
     if method != Method::GET && method != Method::HEAD {
-        return build(
+        return answer(
             StatusCode::METHOD_NOT_ALLOWED,
             site.method_not_allowed_headers(),
             Bytes::from_static(b"method not allowed\n"),
@@ -83,18 +68,18 @@ fn pick<'a>(resource: &'a Resource, headers: &HeaderMap) -> &'a Variant {
 fn serve(resource: &Resource, headers: &HeaderMap) -> Response {
     let variant = pick(resource, headers);
     if none_match(headers, &variant.etag) {
-        return build(
+        return answer(
             StatusCode::NOT_MODIFIED,
             &variant.not_modified,
             Bytes::new(),
         );
     }
-    build(StatusCode::OK, &variant.headers, variant.body.clone())
+    answer(StatusCode::OK, &variant.headers, variant.body.clone())
 }
 
 fn not_found(site: &Site, headers: &HeaderMap) -> Response {
     let variant = pick(site.not_found(), headers);
-    build(
+    answer(
         StatusCode::NOT_FOUND,
         &variant.headers,
         variant.body.clone(),
@@ -106,7 +91,7 @@ fn add_slash(site: &Site, raw_path: &str, query: Option<&str>) -> Response {
         Some(q) => format!("{raw_path}/?{q}"),
         None => format!("{raw_path}/"),
     };
-    let mut response = build(
+    let mut response = answer(
         StatusCode::MOVED_PERMANENTLY,
         site.redirect_headers(),
         Bytes::new(),
@@ -118,7 +103,7 @@ fn add_slash(site: &Site, raw_path: &str, query: Option<&str>) -> Response {
 }
 
 /// HEAD answers carry the same headers; hyper drops the body for them.
-fn build(status: StatusCode, headers: &HeaderMap, body: Bytes) -> Response {
+fn answer(status: StatusCode, headers: &HeaderMap, body: Bytes) -> Response {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
     *response.headers_mut() = headers.clone();

@@ -152,18 +152,48 @@ pub fn parse_duration(input: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(seconds))
 }
 
+/// Longest a `*_SECONDS` setting may be: a day. Beyond that the value is a typo, and deadlines
+/// computed from it (`now + timeout`) must not overflow.
+pub const MAX_SECONDS: u64 = 86_400;
+
+/// Parses a whole number of seconds (`SHUTDOWN_DRAIN_SECONDS=5`), at most [`MAX_SECONDS`].
+pub fn parse_seconds(input: &str) -> Result<Duration, String> {
+    match input.trim().parse::<u64>() {
+        Ok(n) if n <= MAX_SECONDS => Ok(Duration::from_secs(n)),
+        Ok(_) => Err(format!("must be at most {MAX_SECONDS} (a day)")),
+        Err(_) => Err(format!("'{input}' is not a whole number of seconds")),
+    }
+}
+
 /// Exit code for a binary whose main work failed: prints the error and its causes on one line.
 pub fn report_failure(err: &anyhow::Error) -> ExitCode {
     eprintln!("error: {}", chain(err));
     ExitCode::FAILURE
 }
 
-/// `outer: cause: root cause`, the way an operator wants to read it in one log line.
+/// `outer: cause: root cause`, the way an operator wants to read it in one log line, skipping a
+/// cause its parent already quotes (sqlx's "error communicating with database: Connection
+/// refused" wraps that io error, which would otherwise appear twice).
 pub fn chain(err: &anyhow::Error) -> String {
-    err.chain()
-        .map(|e| e.to_string())
-        .collect::<Vec<_>>()
-        .join(": ")
+    let mut parts: Vec<String> = Vec::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if parts.last().is_some_and(|prev| prev.ends_with(&text)) {
+            continue;
+        }
+        parts.push(text);
+    }
+    parts.join(": ")
+}
+
+/// A duration the way the flags take it: `2s`, `500ms` (the inverse of [`parse_duration`] for
+/// whole seconds and milliseconds).
+pub fn format_duration(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
 }
 
 #[cfg(test)]
@@ -233,6 +263,9 @@ mod tests {
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert!(parse_duration("5 parsecs").is_err());
         assert!(parse_duration("").is_err());
+        assert_eq!(parse_seconds("75"), Ok(Duration::from_secs(75)));
+        assert!(parse_seconds("1.5").is_err());
+        assert!(parse_seconds("86401").is_err());
         let line = invalid(&["x", "--timeout", "soon"]);
         assert!(
             line.contains("--timeout") && line.contains("soon"),
@@ -254,6 +287,35 @@ mod tests {
         assert!(!line.contains('\n'), "{line}");
         assert!(line.contains("--needed-url"), "{line}");
         assert!(line.contains("TEST_CFG_NEEDED_URL"), "{line}");
+    }
+
+    #[test]
+    fn durations_print_like_flags() {
+        assert_eq!(format_duration(Duration::from_secs(2)), "2s");
+        assert_eq!(format_duration(Duration::from_millis(500)), "500ms");
+    }
+
+    #[test]
+    fn chain_skips_causes_already_quoted() {
+        /// Like sqlx::Error::Io: quotes its source in its own message.
+        #[derive(Debug)]
+        struct Communicating(std::io::Error);
+        impl std::fmt::Display for Communicating {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "error communicating with database: {}", self.0)
+            }
+        }
+        impl std::error::Error for Communicating {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused");
+        let err = anyhow::Error::new(Communicating(io)).context("database not reachable");
+        assert_eq!(
+            chain(&err),
+            "database not reachable: error communicating with database: Connection refused"
+        );
     }
 
     #[test]

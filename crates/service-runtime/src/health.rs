@@ -1,12 +1,14 @@
 //! `GET|HEAD /healthz`: `200 text/plain "1"` while serving, `503` while draining.
 //!
 //! Probes hit this constantly, so it does no I/O and touches no database: it only reads the
-//! draining flag that [`crate::shutdown::serve`] raises when a stop signal arrives.
+//! draining flag that the shutdown sequence ([`crate::shutdown::until_drained`]) raises when a
+//! stop signal arrives. [`crate::server::Server`] mounts the route on every service, so no
+//! service can be without it.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -31,16 +33,23 @@ impl Health {
         self.draining.load(Ordering::Acquire)
     }
 
-    /// A router with just `/healthz`, to merge into a service's router.
-    pub fn router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+    /// A router with just `/healthz`, its answers carrying `extra_headers` as well (a site's
+    /// security headers, say).
+    pub fn router<S: Clone + Send + Sync + 'static>(&self, extra_headers: HeaderMap) -> Router<S> {
         let health = self.clone();
         Router::new().route(
             "/healthz",
-            get(move || std::future::ready(health.response())),
+            get(move || {
+                let mut response = health.response();
+                for (name, value) in &extra_headers {
+                    response.headers_mut().insert(name, value.clone());
+                }
+                std::future::ready(response)
+            }),
         )
     }
 
-    /// The /healthz answer for the current state (also used by servers that route by hand).
+    /// The /healthz answer for the current state.
     pub fn response(&self) -> Response {
         const TEXT: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
         const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");

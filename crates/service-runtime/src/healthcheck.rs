@@ -8,11 +8,17 @@ use std::time::{Duration, Instant};
 
 use crate::config::parse_duration;
 
-/// `healthcheck [--url URL] [--timeout DUR]`, flattened into each binary's subcommand.
+/// `healthcheck [URL | --url URL] [--timeout DUR]`: one shape for every binary's subcommand.
+/// Services default the URL to their own `/healthz`; `tools` has no port of its own, so it
+/// needs one.
 #[derive(clap::Args, Debug, Clone)]
 pub struct HealthcheckArgs {
-    /// URL to GET [default: http://127.0.0.1:$PORT/healthz].
-    #[arg(long)]
+    /// The http:// URL to GET, e.g. http://127.0.0.1:5000/healthz [services default to
+    /// http://127.0.0.1:$PORT/healthz].
+    #[arg(value_name = "URL", conflicts_with = "url")]
+    pub target: Option<String>,
+    /// The same, as a flag.
+    #[arg(long, value_name = "URL")]
     pub url: Option<String>,
     /// Give up after this long (connect + response).
     #[arg(long, default_value = "3s", value_parser = parse_duration)]
@@ -27,15 +33,26 @@ pub enum ServiceCommand {
 }
 
 impl HealthcheckArgs {
-    /// Probes `--url`, or this service's own /healthz on `$PORT` (else `default_port`).
-    pub fn run(&self, default_port: u16) -> ExitCode {
-        let url = self.url.clone().unwrap_or_else(|| {
-            let port = std::env::var("PORT")
-                .ok()
-                .and_then(|p| p.parse::<u16>().ok())
-                .unwrap_or(default_port);
-            format!("http://127.0.0.1:{port}/healthz")
-        });
+    /// Probes the URL given, or else (for a service, which passes its `default_port`) its own
+    /// `/healthz` on `$PORT`, falling back to `default_port`. Without either: exit 2.
+    pub fn run(&self, default_port: Option<u16>) -> ExitCode {
+        let given = self.target.as_ref().or(self.url.as_ref()).cloned();
+        let url = match (given, default_port) {
+            (Some(url), _) => url,
+            (None, Some(default_port)) => {
+                let port = std::env::var("PORT")
+                    .ok()
+                    .and_then(|p| p.parse::<u16>().ok())
+                    .unwrap_or(default_port);
+                format!("http://127.0.0.1:{port}/healthz")
+            }
+            (None, None) => {
+                eprintln!(
+                    "error: healthcheck needs the URL to probe, e.g. http://127.0.0.1:5000/healthz"
+                );
+                return ExitCode::from(2);
+            }
+        };
         run(&url, self.timeout)
     }
 }

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use axum::routing::get;
 use axum::Router;
-use service_runtime::shutdown::{serve, Timing};
-use service_runtime::{healthcheck, Health};
+use service_runtime::shutdown::Timing;
+use service_runtime::{healthcheck, ServeArgs, Server};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -16,8 +16,15 @@ struct Running {
     done: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
+/// Settings for a test server: the defaults, with these timings.
+fn args(timing: Timing) -> ServeArgs {
+    ServeArgs {
+        shutdown: timing,
+        ..ServeArgs::default()
+    }
+}
+
 async fn start(timing: Timing) -> Running {
-    let health = Health::new();
     let app = Router::new()
         .route(
             "/slow",
@@ -26,13 +33,11 @@ async fn start(timing: Timing) -> Running {
                 "slow done"
             }),
         )
-        .route("/fast", get(|| async { "fast" }))
-        .merge(health.router())
-        .layer(service_runtime::telemetry::AccessLogLayer);
+        .route("/fast", get(|| async { "fast" }));
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let (stop, stopped) = oneshot::channel::<()>();
-    let done = tokio::spawn(serve(listener, app, health, timing, stopped));
+    let done = tokio::spawn(Server::new(app, &args(timing)).serve(listener, stopped));
     Running {
         base,
         stop: Some(stop),
@@ -185,32 +190,27 @@ async fn healthcheck_exit_codes() {
 async fn connections_are_spread_round_robin_over_worker_threads_with_peer_address() {
     use axum::extract::ConnectInfo;
     use std::net::SocketAddr;
-    let health = Health::new();
-    let app = Router::new()
-        .route(
-            "/who",
-            get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move {
-                format!(
-                    "{} {}",
-                    std::thread::current().name().unwrap_or("?"),
-                    peer.ip()
-                )
-            }),
-        )
-        .merge(health.router());
+    let app = Router::new().route(
+        "/who",
+        get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move {
+            format!(
+                "{} {}",
+                std::thread::current().name().unwrap_or("?"),
+                peer.ip()
+            )
+        }),
+    );
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let (stop, stopped) = oneshot::channel::<()>();
-    let done = tokio::spawn(
-        service_runtime::Server::new(app, health)
-            .workers(3)
-            .peer_addr()
-            .timing(Timing {
-                drain: Duration::ZERO,
-                timeout: Duration::from_secs(1),
-            })
-            .serve(listener, stopped),
-    );
+    let args = ServeArgs {
+        workers: 3,
+        ..args(Timing {
+            drain: Duration::ZERO,
+            timeout: Duration::from_secs(1),
+        })
+    };
+    let done = tokio::spawn(Server::new(app, &args).peer_addr().serve(listener, stopped));
     // A fresh client is a fresh connection; six connections visit each of the three workers twice.
     let mut seen = Vec::new();
     for _ in 0..6 {
@@ -248,21 +248,7 @@ async fn connections_are_spread_round_robin_over_worker_threads_with_peer_addres
 #[tokio::test]
 async fn a_client_that_never_finishes_its_headers_is_disconnected() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let health = Health::new();
-    let app = Router::new().merge(health.router());
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (stop, stopped) = oneshot::channel::<()>();
-    let done = tokio::spawn(
-        service_runtime::Server::new(app, health)
-            .workers(1)
-            .header_read_timeout(Duration::from_millis(300))
-            .timing(Timing {
-                drain: Duration::ZERO,
-                timeout: Duration::from_secs(1),
-            })
-            .serve(listener, stopped),
-    );
+    let (addr, stop, done) = start_with_keepalive(Duration::from_millis(300)).await;
     let mut slow = tokio::net::TcpStream::connect(addr).await.expect("connect");
     slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
         .await
@@ -284,6 +270,74 @@ async fn a_client_that_never_finishes_its_headers_is_disconnected() {
         .await
         .expect("healthz");
     assert_eq!(r.status(), 200);
+    let _ = stop.send(());
+    done.await.expect("join").expect("serve");
+}
+
+type Done = tokio::task::JoinHandle<std::io::Result<()>>;
+
+/// One worker serving only `/healthz`, with this keep-alive (and header-read) timeout.
+async fn start_with_keepalive(
+    keepalive: Duration,
+) -> (std::net::SocketAddr, oneshot::Sender<()>, Done) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let args = ServeArgs {
+        workers: 1,
+        keepalive_timeout: keepalive,
+        ..args(Timing {
+            drain: Duration::ZERO,
+            timeout: Duration::from_secs(1),
+        })
+    };
+    let done = tokio::spawn(Server::new(Router::new(), &args).serve(listener, stopped));
+    (addr, stop, done)
+}
+
+/// Reads one `/healthz` answer (headers and its one-byte body) off a raw connection.
+async fn read_healthz(conn: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 1024];
+    loop {
+        let text = String::from_utf8_lossy(&buf).into_owned();
+        if let Some(end) = text.find("\r\n\r\n") {
+            if text.len() > end + 4 {
+                return text;
+            }
+        }
+        let n = tokio::time::timeout(Duration::from_secs(10), conn.read(&mut chunk))
+            .await
+            .expect("an answer")
+            .expect("read");
+        assert!(n > 0, "closed before answering: {text:?}");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed_after_the_keepalive_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (addr, stop, done) = start_with_keepalive(Duration::from_secs(2)).await;
+    let mut conn = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    const REQUEST: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    conn.write_all(REQUEST).await.expect("first request");
+    assert!(read_healthz(&mut conn).await.starts_with("HTTP/1.1 200"));
+    // Idle for a moment, well inside the timeout: the connection is still there for reuse.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    conn.write_all(REQUEST).await.expect("second request");
+    assert!(read_healthz(&mut conn).await.starts_with("HTTP/1.1 200"));
+    // Then idle for good: the server closes it (with the default 75 s this read would hang).
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), conn.read_to_end(&mut rest))
+        .await
+        .expect("the server must close the idle connection");
+    assert!(
+        read.is_err() || rest.is_empty(),
+        "nothing more is sent on an idle connection: {:?}",
+        String::from_utf8_lossy(&rest)
+    );
     let _ = stop.send(());
     done.await.expect("join").expect("serve");
 }

@@ -5,6 +5,10 @@
 //! PostgreSQL server binaries on this machine (`initdb` + `postgres` from
 //! `/usr/lib/postgresql/*/bin`, or `$PG_BIN`) on a free loopback port, and removes it when the
 //! test binary exits. Each test gets its own freshly created database ([`TestDb`]) and drops it.
+//!
+//! The same cluster serves the scripts that need a throwaway PostgreSQL (`make sqlx-prepare`,
+//! `make bench`): the `with-postgres` binary runs a command against one, so there is one way to
+//! start it.
 #![allow(unsafe_code)] // libc::atexit / getuid / chown for the throwaway cluster.
 
 use std::path::{Path, PathBuf};
@@ -93,18 +97,13 @@ pub fn server_url() -> String {
     }
 }
 
-/// A URL on which nothing listens: for "database unreachable" tests.
-pub fn unreachable_url() -> String {
-    let port = free_port();
-    format!("postgres://postgres@127.0.0.1:{port}/postgres?connect_timeout=1")
-}
-
 /// A throwaway PostgreSQL cluster, owned by this process.
 pub struct Cluster {
     pub port: u16,
     pub data_dir: PathBuf,
     bin: PathBuf,
     uid: Option<u32>,
+    durable: bool,
     child: Option<Child>,
 }
 
@@ -126,7 +125,18 @@ extern "C" fn cleanup_clusters() {
 
 impl Cluster {
     /// initdb + start on a free port; waits until it accepts connections. Panics with the reason.
+    /// Tuned for tests: no fsync, no synchronous commit (the data is thrown away).
     pub fn start() -> Cluster {
+        Self::start_with(false)
+    }
+
+    /// Like [`Cluster::start`], but with PostgreSQL's own durability settings (fsync on), for
+    /// measurements that should see what a real server does.
+    pub fn start_durable() -> Cluster {
+        Self::start_with(true)
+    }
+
+    fn start_with(durable: bool) -> Cluster {
         let bin = pg_bin().expect(
             "no PostgreSQL server binaries: install postgresql (Debian) or set PG_BIN or DATABASE_URL",
         );
@@ -167,6 +177,7 @@ impl Cluster {
             data_dir,
             bin,
             uid,
+            durable,
             child: None,
         };
         cluster.run();
@@ -188,18 +199,20 @@ impl Cluster {
                 "unix_socket_directories={}",
                 self.data_dir.display()
             ))
-            .args([
+            .args(["-c", "max_connections=300"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if !self.durable {
+            cmd.args([
                 "-c",
                 "fsync=off",
                 "-c",
                 "synchronous_commit=off",
                 "-c",
                 "full_page_writes=off",
-            ])
-            .args(["-c", "max_connections=300"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            ]);
+        }
         as_user(&mut cmd, self.uid);
         let child = cmd.spawn().expect("start postgres");
         CLUSTERS
@@ -254,6 +267,10 @@ impl Cluster {
         if let Some(mut child) = self.child.take() {
             unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
             let _ = child.wait();
+            // Stopped: the exit hook must not signal that pid again (it may be reused by then).
+            if let Ok(mut list) = CLUSTERS.lock() {
+                list.retain(|(pid, _)| *pid != child.id());
+            }
         }
     }
 

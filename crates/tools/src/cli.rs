@@ -1,29 +1,22 @@
 //! The command line: one documented subcommand per job. Doc comments here are the `--help` text,
 //! so they are written for the operator reading it, not for the code reader.
 //!
+//! This module only assembles the command list: each subcommand's arguments live next to the
+//! `run` that uses them (`db::migrate::MigrateArgs`, `wait_for::WaitForArgs`, ...).
+//!
 //! Every setting is a flag that also reads an env var; secrets (`DATABASE_URL`, Stripe keys) are
 //! declared with `hide_env_values = true` so neither `--help` nor an error line ever shows them.
 
-use std::path::PathBuf;
-use std::time::Duration;
+use clap::{Parser, Subcommand};
+use service_runtime::healthcheck::HealthcheckArgs;
 
-use clap::{Args, Parser, Subcommand};
-use secrecy::SecretString;
-use service_runtime::config::parse_duration;
-
-use crate::db::DatabaseUrl;
-use crate::stripe::WebhookUrlBase;
-use crate::wait_for::Target;
-
-const EXIT_CODES: &str = "\
-Exit codes:
-  0  success
-  1  other failure (Stripe, files, seeding, wait-for deadline, unhealthy)
-  2  invalid command line or environment
-  3  database unreachable (or connection refused) after all attempts
-  4  a migration failed (its changes were rolled back)
-  5  the database has migrations this binary does not know: run a newer tools image
-  6  db-reset refused: the namespace is the production namespace";
+use crate::db::migrate::MigrateArgs;
+use crate::db::reset::ResetArgs;
+use crate::exit;
+use crate::stripe;
+use crate::stripe::delete::DeleteArgs;
+use crate::stripe::inject::InjectArgs;
+use crate::wait_for::WaitForArgs;
 
 /// Operational commands for the prod images: database migrations and resets, the Stripe webhook
 /// secret, health probes and start-up ordering.
@@ -32,7 +25,7 @@ Exit codes:
 /// `args: ["db-migrate"]`, compose with `command: ["db-migrate", "--seed"]`. Progress is printed to
 /// stderr, one line per step; secrets (passwords, API keys, webhook secrets) are never printed.
 #[derive(Parser, Debug)]
-#[command(name = "tools", version, after_help = EXIT_CODES)]
+#[command(name = "tools", version, after_help = exit::help())]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -47,7 +40,7 @@ pub enum Command {
     /// retried while the first is still running): PostgreSQL's advisory lock serialises them and
     /// the later ones find nothing to do. Exits 3 when the database stays unreachable, 4 when a
     /// migration fails, 5 when the database has migrations this binary does not know.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = exit::help())]
     DbMigrate(MigrateArgs),
 
     /// Drop and recreate the database, migrate it, and optionally seed it (development resets).
@@ -55,20 +48,20 @@ pub enum Command {
     /// Terminates every other session on the database first, so running backends do not block it.
     /// Refuses (exit 6, nothing dropped) when NAMESPACE equals PRODUCTION_NAMESPACE, unless
     /// --i-understand-this-destroys-production-data is given.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = exit::help())]
     DbReset(ResetArgs),
 
     /// Get or create this namespace's Stripe webhook endpoint and write its signing secret into a file.
     ///
     /// The secret is looked up in the store file (JSON: namespace -> {endpoint_id, secret, url});
     /// if absent, a webhook endpoint is created with `POST /v1/webhook_endpoints` for the events
-    /// checkout.session.completed, invoice.paid, invoice.payment_failed and
-    /// customer.subscription.deleted, at `https://BASE` with the live key for the production
+    /// the backend handles (listed below), at `https://BASE` with the live key for the production
     /// namespace and at `https://NAMESPACE.BASE` with the test key otherwise, and saved to the
     /// store. Then every occurrence of the placeholder in the target file is replaced by the secret.
     /// The target is checked for the placeholder before Stripe is called. Both files are written
     /// atomically (store mode 0600, target keeps its mode); when Stripe or a check fails, no file
     /// changes. The secret is never printed.
+    #[command(after_help = stripe::events_help())]
     InjectStripeSecret(InjectArgs),
 
     /// Manage the namespaces' Stripe webhook endpoints recorded in the store file.
@@ -95,142 +88,4 @@ pub enum WebhookCommand {
     /// An endpoint Stripe no longer knows (404) counts as already deleted. Nothing stored for
     /// the namespace: nothing to do, exit 0.
     Delete(DeleteArgs),
-}
-
-/// Where the database is.
-#[derive(Args, Debug, Clone)]
-pub struct DatabaseArgs {
-    /// PostgreSQL URL, e.g. postgres://app:PASSWORD@database:5432/app (printed with the password masked).
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true, value_parser = DatabaseUrl::parse)]
-    pub database_url: DatabaseUrl,
-}
-
-/// How long to keep trying while the database is not reachable yet.
-#[derive(Args, Debug, Clone)]
-pub struct RetryArgs {
-    /// Connection attempts before giving up (exit 3).
-    #[arg(long, env = "DB_CONNECT_ATTEMPTS", default_value_t = 5,
-          value_parser = clap::value_parser!(u32).range(1..=10_000))]
-    pub attempts: u32,
-    /// Time limit for one connection attempt (e.g. 500ms, 5s).
-    #[arg(long, env = "DB_ATTEMPT_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
-    pub attempt_timeout: Duration,
-    /// Pause between attempts.
-    #[arg(long, env = "DB_RETRY_DELAY", default_value = "2s", value_parser = parse_duration)]
-    pub retry_delay: Duration,
-}
-
-#[derive(Args, Debug)]
-pub struct MigrateArgs {
-    #[command(flatten)]
-    pub db: DatabaseArgs,
-    #[command(flatten)]
-    pub retry: RetryArgs,
-    /// Also add the demo data (user demo@example.com / demo-password, accounts, transactions);
-    /// idempotent: a second run adds nothing.
-    #[arg(long)]
-    pub seed: bool,
-}
-
-/// The namespace this runs in, and which one is production.
-#[derive(Args, Debug, Clone)]
-pub struct NamespaceArgs {
-    /// The Kubernetes namespace (or environment name) this command acts for.
-    #[arg(long, env = "NAMESPACE")]
-    pub namespace: String,
-    /// The namespace that is production.
-    #[arg(long, env = "PRODUCTION_NAMESPACE", default_value = "production")]
-    pub production_namespace: String,
-}
-
-impl NamespaceArgs {
-    pub fn is_production(&self) -> bool {
-        self.namespace == self.production_namespace
-    }
-}
-
-#[derive(Args, Debug)]
-pub struct ResetArgs {
-    #[command(flatten)]
-    pub db: DatabaseArgs,
-    #[command(flatten)]
-    pub retry: RetryArgs,
-    #[command(flatten)]
-    pub ns: NamespaceArgs,
-    /// Add the demo data after migrating.
-    #[arg(long)]
-    pub seed: bool,
-    /// Reset even though NAMESPACE is the production namespace. Deletes every customer's data.
-    #[arg(long = "i-understand-this-destroys-production-data")]
-    pub destroy_production: bool,
-}
-
-/// Talking to Stripe.
-#[derive(Args, Debug, Clone)]
-pub struct StripeArgs {
-    #[command(flatten)]
-    pub ns: NamespaceArgs,
-    /// The JSON file mapping namespace -> {endpoint_id, secret, url}; created (mode 0600) if absent.
-    #[arg(long)]
-    pub store: PathBuf,
-    /// Stripe test-mode secret key (sk_test_...), used for every namespace but production.
-    #[arg(long, env = "STRIPE_API_KEY_TEST", hide_env_values = true)]
-    pub stripe_api_key_test: Option<SecretString>,
-    /// Stripe live-mode secret key (sk_live_...), used for the production namespace only.
-    #[arg(long, env = "STRIPE_API_KEY_PROD", hide_env_values = true)]
-    pub stripe_api_key_prod: Option<SecretString>,
-    /// Stripe API base URL (tests point it at a local server).
-    #[arg(
-        long,
-        env = "STRIPE_API_BASE",
-        default_value = "https://api.stripe.com"
-    )]
-    pub stripe_api_base: reqwest::Url,
-    /// Time limit for each Stripe request.
-    #[arg(long, default_value = "20s", value_parser = parse_duration)]
-    pub timeout: Duration,
-}
-
-#[derive(Args, Debug)]
-pub struct InjectArgs {
-    #[command(flatten)]
-    pub stripe: StripeArgs,
-    /// The file whose placeholder is replaced by the webhook signing secret.
-    #[arg(long)]
-    pub target: PathBuf,
-    /// The text in the target to replace.
-    #[arg(long, default_value = "__WEBHOOK_SECRET_VALUE__")]
-    pub placeholder: String,
-    /// Host and path of the webhook, without scheme, e.g. backend.example.com/billing/webhook.
-    /// Needed only when an endpoint has to be created.
-    #[arg(long, env = "STRIPE_WEBHOOK_URL_BASE", value_parser = WebhookUrlBase::parse)]
-    pub webhook_url_base: Option<WebhookUrlBase>,
-}
-
-#[derive(Args, Debug)]
-pub struct DeleteArgs {
-    #[command(flatten)]
-    pub stripe: StripeArgs,
-}
-
-#[derive(Args, Debug)]
-pub struct HealthcheckArgs {
-    /// The http:// URL to GET, e.g. http://127.0.0.1:5000/healthz.
-    pub url: String,
-    /// Give up after this long (connect + response).
-    #[arg(long, default_value = "3s", value_parser = parse_duration)]
-    pub timeout: Duration,
-}
-
-#[derive(Args, Debug)]
-pub struct WaitForArgs {
-    /// Targets as HOST:PORT (e.g. database:5432, [::1]:80).
-    #[arg(required = true, num_args = 1.., value_parser = Target::parse)]
-    pub targets: Vec<Target>,
-    /// Give up (exit 1) after this long.
-    #[arg(long, env = "WAIT_FOR_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
-    pub timeout: Duration,
-    /// Pause between rounds of connection attempts (also each attempt's time limit).
-    #[arg(long, env = "WAIT_FOR_INTERVAL", default_value = "1s", value_parser = parse_duration)]
-    pub interval: Duration,
 }

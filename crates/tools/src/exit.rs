@@ -1,4 +1,5 @@
-//! Exit codes shared by every subcommand, and the error type that carries one.
+//! Exit codes shared by every subcommand, the `--help` text listing them, and the error type
+//! that carries one.
 //!
 //! Jobs and init containers are judged by their exit code alone, and an operator reading
 //! `kubectl get pods` sees only the number: each failure class that calls for a different action
@@ -7,8 +8,8 @@
 use std::fmt;
 use std::process::ExitCode;
 
-/// Everything went as asked.
-pub const SUCCESS: u8 = 0;
+use service_runtime::config::chain;
+
 /// Any other failure: Stripe, files, seeding, a target not reachable by the deadline, unhealthy.
 pub const FAILURE: u8 = 1;
 /// Invalid command line or environment (clap; the line names the flag and its env var).
@@ -22,6 +23,41 @@ pub const MIGRATION_FAILED: u8 = 4;
 pub const UNKNOWN_MIGRATIONS: u8 = 5;
 /// `db-reset` refused to touch the production namespace.
 pub const REFUSED_PRODUCTION: u8 = 6;
+
+/// Every exit code with its line in `tools --help`.
+pub const TABLE: [(u8, &str); 7] = [
+    (0, "success"),
+    (
+        FAILURE,
+        "other failure (Stripe, files, seeding, wait-for deadline, unhealthy)",
+    ),
+    (USAGE, "invalid command line or environment"),
+    (
+        DB_UNREACHABLE,
+        "database unreachable (or connection refused) after all attempts",
+    ),
+    (
+        MIGRATION_FAILED,
+        "a migration failed (its changes were rolled back)",
+    ),
+    (
+        UNKNOWN_MIGRATIONS,
+        "the database has migrations this binary does not know: run a newer tools image",
+    ),
+    (
+        REFUSED_PRODUCTION,
+        "db-reset refused: the namespace is the production namespace",
+    ),
+];
+
+/// The "Exit codes:" section of `--help`, from [`TABLE`].
+pub fn help() -> String {
+    let mut text = String::from("Exit codes:");
+    for (code, meaning) in TABLE {
+        text.push_str(&format!("\n  {code}  {meaning}"));
+    }
+    text
+}
 
 /// A failed command: the exit code to return and the error to print (with its causes) on one line.
 #[derive(Debug)]
@@ -40,7 +76,7 @@ impl Failure {
 
     /// Prints `error: outer: cause: root cause` to stderr and returns the exit code.
     pub fn report(&self) -> ExitCode {
-        eprintln!("error: {}", chain(&self.error));
+        eprintln!("error: {self}");
         ExitCode::from(self.code)
     }
 }
@@ -49,20 +85,6 @@ impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", chain(&self.error))
     }
-}
-
-/// `outer: cause: root cause` on one line, skipping a cause its parent already quotes
-/// (sqlx's "error communicating with database: Connection refused" wraps that io error).
-pub fn chain(err: &anyhow::Error) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    for cause in err.chain() {
-        let text = cause.to_string();
-        if parts.last().is_some_and(|prev| prev.ends_with(&text)) {
-            continue;
-        }
-        parts.push(text);
-    }
-    parts.join(": ")
 }
 
 impl From<anyhow::Error> for Failure {
@@ -76,13 +98,20 @@ impl From<anyhow::Error> for Failure {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
-    fn chain_skips_causes_already_quoted() {
-        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused");
-        let err = anyhow::Error::new(sqlx::Error::Io(io)).context("database not reachable");
-        assert_eq!(
-            super::chain(&err),
-            "database not reachable: error communicating with database: Connection refused"
+    fn help_lists_every_code_once_in_order() {
+        let help = help();
+        assert!(
+            help.starts_with("Exit codes:\n  0  success\n  1  other failure"),
+            "{help}"
         );
+        let codes: Vec<&str> = help
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split_whitespace().next())
+            .collect();
+        assert_eq!(codes, ["0", "1", "2", "3", "4", "5", "6"]);
     }
 }

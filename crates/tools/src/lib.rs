@@ -6,8 +6,10 @@
 //! [`exit`] and in `tools --help`.
 //!
 //! # Layout
-//! - [`cli`]: the clap command line; its doc comments are the `--help` text.
-//! - [`exit`]: exit codes and the [`exit::Failure`] that carries one.
+//! - [`cli`]: the clap command list; its doc comments are the `--help` text. Each subcommand's
+//!   arguments live next to its `run`.
+//! - [`exit`]: exit codes, their `--help` text, and the [`exit::Failure`] that carries one.
+//! - [`namespace`]: the namespace a command acts for, and whether it is production.
 //! - [`db`]: `db-migrate` ([`db::migrate`]), `db-reset` ([`db::reset`]), demo data ([`db::seed`]),
 //!   connecting with retries and the password-masking `DATABASE_URL`.
 //! - [`stripe`]: `inject-stripe-secret` and `stripe-webhook delete`: the Stripe client, the
@@ -15,12 +17,13 @@
 //! - [`files`]: atomic file replacement (temp file + fsync + rename).
 //! - [`wait_for`]: `wait-for HOST:PORT...`.
 //!
-//! `healthcheck URL` is the shared probe from `service_runtime::healthcheck`.
+//! `healthcheck URL` is the shared probe (and argument shape) from `service_runtime::healthcheck`.
 
 pub mod cli;
 pub mod db;
 pub mod exit;
 pub mod files;
+pub mod namespace;
 pub mod stripe;
 pub mod wait_for;
 
@@ -33,7 +36,8 @@ use exit::Failure;
 pub fn run(cli: Cli) -> ExitCode {
     if let Command::Healthcheck(args) = &cli.command {
         // Blocking and runtime-free on purpose: it runs every few seconds in every container.
-        return service_runtime::healthcheck::run(&args.url, args.timeout);
+        // No port of its own: the URL is required.
+        return args.run(None);
     }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -9,11 +9,24 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::{Duration, Instant};
 
+use clap::Args;
+use service_runtime::config::{format_duration, parse_duration};
 use tokio::net::TcpStream;
 
-use crate::cli::WaitForArgs;
-use crate::db::human;
 use crate::exit::Failure;
+
+#[derive(Args, Debug)]
+pub struct WaitForArgs {
+    /// Targets as HOST:PORT (e.g. database:5432, [::1]:80).
+    #[arg(required = true, num_args = 1.., value_parser = Target::parse)]
+    pub targets: Vec<Target>,
+    /// Give up (exit 1) after this long.
+    #[arg(long, env = "WAIT_FOR_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Pause between rounds of connection attempts (also each attempt's time limit).
+    #[arg(long, env = "WAIT_FOR_INTERVAL", default_value = "1s", value_parser = parse_duration)]
+    pub interval: Duration,
+}
 
 const P: &str = "wait-for";
 
@@ -60,7 +73,7 @@ async fn probe(target: &Target, limit: Duration) -> Result<(), String> {
     match tokio::time::timeout(limit, TcpStream::connect(addr)).await {
         Ok(Ok(_stream)) => Ok(()),
         Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err(format!("no answer within {}", human(limit))),
+        Err(_) => Err(format!("no answer within {}", format_duration(limit))),
     }
 }
 
@@ -74,7 +87,7 @@ pub async fn run(args: &WaitForArgs) -> Result<(), Failure> {
     let names: Vec<String> = pending.keys().map(Target::to_string).collect();
     eprintln!(
         "{P}: waiting up to {} for {}",
-        human(args.timeout),
+        format_duration(args.timeout),
         names.join(", ")
     );
     loop {
@@ -130,7 +143,7 @@ pub async fn run(args: &WaitForArgs) -> Result<(), Failure> {
                 .collect();
             return Err(anyhow::anyhow!(
                 "gave up after {}: not reachable: {}",
-                human(args.timeout),
+                format_duration(args.timeout),
                 missing.join(", ")
             )
             .into());

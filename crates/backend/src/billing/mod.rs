@@ -25,6 +25,24 @@ use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::state::AppState;
 
+/// `checkout.session.completed`: the user paid; the subscription becomes active.
+pub const CHECKOUT_COMPLETED: &str = "checkout.session.completed";
+/// `invoice.paid`: a renewal went through; active, with the new period end.
+pub const INVOICE_PAID: &str = "invoice.paid";
+/// `invoice.payment_failed`: past due.
+pub const INVOICE_PAYMENT_FAILED: &str = "invoice.payment_failed";
+/// `customer.subscription.deleted`: canceled.
+pub const SUBSCRIPTION_DELETED: &str = "customer.subscription.deleted";
+
+/// Every event the webhook acts on: `tools inject-stripe-secret` subscribes the endpoint to
+/// exactly these.
+pub const EVENTS: [&str; 4] = [
+    CHECKOUT_COMPLETED,
+    INVOICE_PAID,
+    INVOICE_PAYMENT_FAILED,
+    SUBSCRIPTION_DELETED,
+];
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/billing/webhook", post(webhook))
@@ -169,7 +187,7 @@ async fn webhook(
 async fn apply(tx: &mut sqlx::PgConnection, kind: &str, object: &Value) -> Result<bool, ApiError> {
     let customer = str_at(object, "/customer");
     match kind {
-        "checkout.session.completed" => {
+        CHECKOUT_COMPLETED => {
             let user_id =
                 str_at(object, "/client_reference_id").and_then(|s| Uuid::parse_str(s).ok());
             let (Some(user_id), Some(customer)) = (user_id, customer) else {
@@ -193,16 +211,16 @@ async fn apply(tx: &mut sqlx::PgConnection, kind: &str, object: &Value) -> Resul
             .await?;
             Ok(done.rows_affected() > 0)
         }
-        "invoice.paid" | "invoice.payment_failed" | "customer.subscription.deleted" => {
+        INVOICE_PAID | INVOICE_PAYMENT_FAILED | SUBSCRIPTION_DELETED => {
             let Some(customer) = customer else {
                 return Ok(false);
             };
             let status = match kind {
-                "invoice.paid" => "active",
-                "invoice.payment_failed" => "past_due",
+                INVOICE_PAID => "active",
+                INVOICE_PAYMENT_FAILED => "past_due",
                 _ => "canceled",
             };
-            let period_end = if kind == "invoice.paid" {
+            let period_end = if kind == INVOICE_PAID {
                 object
                     .pointer("/lines/data/0/period/end")
                     .and_then(Value::as_i64)

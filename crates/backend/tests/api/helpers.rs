@@ -3,12 +3,12 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use backend::state::{lazy_pool, AppState, Settings};
+use backend::db::lazy_pool;
+use backend::state::{AppState, Settings};
 use reqwest::{Response, StatusCode};
 use secrecy::SecretString;
 use serde_json::Value;
-use service_runtime::telemetry::AccessLogLayer;
-use service_runtime::Health;
+use service_runtime::{ServeArgs, Server};
 use sqlx::postgres::PgConnectOptions;
 use test_support::{Cluster, TestDb};
 use tokio::task::JoinHandle;
@@ -92,10 +92,7 @@ pub async fn serve(url: &str, options: Options) -> TestApp {
             cors_allowed_origins: vec!["http://localhost:3000".into()],
         },
     );
-    let health = Health::new();
-    let app = backend::app(state)
-        .merge(health.router())
-        .layer(AccessLogLayer);
+    let app = backend::app(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -103,8 +100,11 @@ pub async fn serve(url: &str, options: Options) -> TestApp {
     // The production server: worker threads with runtimes of their own, sharing the pool
     // (created on the test's runtime) across runtimes exactly as `main` does.
     let server = tokio::spawn(async move {
-        let _ = service_runtime::Server::new(app, health)
-            .workers(2)
+        let args = ServeArgs {
+            workers: 2,
+            ..ServeArgs::default()
+        };
+        let _ = Server::new(app, &args)
             .peer_addr()
             .serve(listener, std::future::pending::<()>())
             .await;

@@ -8,10 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use marketing_server::config::{default_csp, Settings};
-use marketing_server::server::app;
 use marketing_server::site::Site;
-use service_runtime::shutdown::{serve, Timing};
-use service_runtime::Health;
+use service_runtime::shutdown::Timing;
+use service_runtime::ServeArgs;
 use tempfile::TempDir;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -176,16 +175,18 @@ pub async fn spawn_settings(settings: &Settings) -> TestServer {
     let site = Site::load(settings).expect("site loads");
     // Deterministic tests: every encoding exists before the first request.
     site.compress();
-    let health = Health::new();
-    let app = app(Arc::new(site), &health);
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (stop, stopped) = oneshot::channel::<()>();
-    let timing = Timing {
-        drain: Duration::ZERO,
-        timeout: Duration::from_secs(1),
+    let args = ServeArgs {
+        shutdown: Timing {
+            drain: Duration::ZERO,
+            timeout: Duration::from_secs(1),
+        },
+        ..ServeArgs::default()
     };
-    tokio::spawn(serve(listener, app, health, timing, stopped));
+    let server = marketing_server::server::build(Arc::new(site), &args);
+    tokio::spawn(server.serve(listener, stopped));
     TestServer {
         addr,
         base: format!("http://{addr}"),

@@ -7,12 +7,25 @@
 
 use std::collections::HashSet;
 
+use backend::db::is_unavailable;
+use clap::Args;
 use sqlx::migrate::{Migrate, MigrateError};
 use sqlx::PgConnection;
 
-use crate::cli::{MigrateArgs, RetryArgs};
-use crate::db::{connect_once, is_transient, seed, with_retries, Attempt, DatabaseUrl};
+use crate::db::{connect_once, seed, with_retries, Attempt, DatabaseArgs, DatabaseUrl, RetryArgs};
 use crate::exit::{self, Failure};
+
+#[derive(Args, Debug)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    #[command(flatten)]
+    pub retry: RetryArgs,
+    /// Also add the demo data (user demo@example.com / demo-password, accounts, transactions);
+    /// idempotent: a second run adds nothing.
+    #[arg(long)]
+    pub seed: bool,
+}
 
 /// Why migrating failed, in the words an operator needs.
 #[derive(Debug, thiserror::Error)]
@@ -142,7 +155,7 @@ pub async fn migrate_and_seed(
             // The server went away mid-run (a restart while it came up): each migration runs in
             // its own transaction, so trying again is safe.
             Err(MigrateError::Execute(e) | MigrateError::ExecuteMigration(e, _))
-                if is_transient(&e) =>
+                if is_unavailable(&e) =>
             {
                 Err(Attempt::Retry(
                     anyhow::Error::new(e).context("connection lost while migrating"),

@@ -1,6 +1,8 @@
 //! Database commands: `db-migrate` ([`migrate`]), `db-reset` ([`reset`]) and the demo data
-//! ([`seed`]), plus what they share: the `DATABASE_URL` newtype that never shows its password, and
-//! connecting with bounded retries while the server is still starting.
+//! ([`seed`]), plus what they share: the `DATABASE_URL` newtype that never shows its password,
+//! the database and retry flags, and connecting with bounded retries while the server is still
+//! starting (what counts as "not reachable yet" is `backend::db::is_unavailable`, the same
+//! judgement the backend answers 503 on).
 
 pub mod migrate;
 pub mod reset;
@@ -8,12 +10,38 @@ pub mod seed;
 
 use std::fmt;
 use std::str::FromStr;
+use std::time::Duration;
 
+use backend::db::is_unavailable;
+use clap::Args;
+use service_runtime::config::{format_duration, parse_duration};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, PgConnection};
 
-use crate::cli::RetryArgs;
 use crate::exit::{self, Failure};
+
+/// Where the database is.
+#[derive(Args, Debug, Clone)]
+pub struct DatabaseArgs {
+    /// PostgreSQL URL, e.g. postgres://app:PASSWORD@database:5432/app (printed with the password masked).
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, value_parser = DatabaseUrl::parse)]
+    pub database_url: DatabaseUrl,
+}
+
+/// How long to keep trying while the database is not reachable yet.
+#[derive(Args, Debug, Clone)]
+pub struct RetryArgs {
+    /// Connection attempts before giving up (exit 3).
+    #[arg(long, env = "DB_CONNECT_ATTEMPTS", default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub attempts: u32,
+    /// Time limit for one connection attempt (e.g. 500ms, 5s).
+    #[arg(long, env = "DB_ATTEMPT_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    pub attempt_timeout: Duration,
+    /// Pause between attempts.
+    #[arg(long, env = "DB_RETRY_DELAY", default_value = "2s", value_parser = parse_duration)]
+    pub retry_delay: Duration,
+}
 
 /// A parsed `DATABASE_URL`. `Display` and `Debug` show it with the password masked.
 #[derive(Clone)]
@@ -103,26 +131,6 @@ impl fmt::Debug for DatabaseUrl {
     }
 }
 
-/// Whether a failed connection attempt is worth repeating.
-///
-/// The server not listening yet, timing out, starting up or shutting down (SQLSTATE class 57),
-/// or out of connection slots all pass with time. A wrong password or a missing database does
-/// not: retrying only delays the real error message.
-pub fn is_transient(err: &sqlx::Error) -> bool {
-    match err {
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed
-        | sqlx::Error::Protocol(_) => true,
-        sqlx::Error::Database(db) => db
-            .code()
-            .is_some_and(|c| c.starts_with("57") || c == "53300" || c == "08006"),
-        _ => false,
-    }
-}
-
 /// Why no connection could be made.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
@@ -177,14 +185,14 @@ where
             Err(Attempt::Stop(failure)) => return Err(failure),
             Err(Attempt::Retry(err)) => {
                 let next = if n < retry.attempts {
-                    format!("retrying in {}", human(retry.retry_delay))
+                    format!("retrying in {}", format_duration(retry.retry_delay))
                 } else {
                     "giving up".to_string()
                 };
                 eprintln!(
                     "{prefix}: attempt {n}/{}: database not reachable yet: {}; {next}",
                     retry.attempts,
-                    crate::exit::chain(&err)
+                    service_runtime::config::chain(&err)
                 );
                 last = Some(err);
                 if n < retry.attempts {
@@ -212,7 +220,7 @@ pub async fn connect_once(url: &DatabaseUrl, retry: &RetryArgs) -> Result<PgConn
     let result = tokio::time::timeout(retry.attempt_timeout, url.options().connect()).await;
     match result {
         Ok(Ok(conn)) => Ok(conn),
-        Ok(Err(err)) if is_transient(&err) => Err(Attempt::Retry(AttemptError::Sqlx(err).into())),
+        Ok(Err(err)) if is_unavailable(&err) => Err(Attempt::Retry(AttemptError::Sqlx(err).into())),
         Ok(Err(err)) => Err(Attempt::Stop(
             ConnectError::Refused {
                 url: url.to_string(),
@@ -233,15 +241,6 @@ pub async fn connect(
     retry: &RetryArgs,
 ) -> Result<PgConnection, Failure> {
     with_retries(prefix, url, retry, || connect_once(url, retry)).await
-}
-
-/// `2s`, `500ms`: durations the way the flags take them.
-pub fn human(d: std::time::Duration) -> String {
-    if d.subsec_millis() == 0 {
-        format!("{}s", d.as_secs())
-    } else {
-        format!("{}ms", d.as_millis())
-    }
 }
 
 /// Quotes a PostgreSQL identifier (database names come from the environment).
@@ -283,11 +282,5 @@ mod tests {
     fn identifiers_are_quoted() {
         assert_eq!(quote_ident("app"), "\"app\"");
         assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
-    }
-
-    #[test]
-    fn durations_print_like_flags() {
-        assert_eq!(human(std::time::Duration::from_secs(2)), "2s");
-        assert_eq!(human(std::time::Duration::from_millis(500)), "500ms");
     }
 }

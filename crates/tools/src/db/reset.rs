@@ -9,11 +9,28 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
+use clap::Args;
 use sqlx::{Connection, PgConnection};
 
-use crate::cli::ResetArgs;
-use crate::db::{connect, migrate, quote_ident};
+use crate::db::{connect, migrate, quote_ident, DatabaseArgs, RetryArgs};
 use crate::exit::{self, Failure};
+use crate::namespace::NamespaceArgs;
+
+#[derive(Args, Debug)]
+pub struct ResetArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    #[command(flatten)]
+    pub retry: RetryArgs,
+    #[command(flatten)]
+    pub ns: NamespaceArgs,
+    /// Add the demo data after migrating.
+    #[arg(long)]
+    pub seed: bool,
+    /// Reset even though NAMESPACE is the production namespace. Deletes every customer's data.
+    #[arg(long = "i-understand-this-destroys-production-data")]
+    pub destroy_production: bool,
+}
 
 /// Databases a reset must never drop: the one it works from, and the templates.
 const SYSTEM_DATABASES: [&str; 3] = ["postgres", "template0", "template1"];

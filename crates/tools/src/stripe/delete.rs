@@ -3,11 +3,18 @@
 //! Stripe first: if the call fails, the store still records the endpoint so a later run can
 //! retry. A 404 means it is gone already, which is the goal, so the entry is removed.
 
-use crate::cli::DeleteArgs;
+use clap::Args;
+
 use crate::exit::Failure;
 use crate::stripe::client::Deleted;
-use crate::stripe::client_for;
 use crate::stripe::store::Store;
+use crate::stripe::{client_for, StripeArgs};
+
+#[derive(Args, Debug)]
+pub struct DeleteArgs {
+    #[command(flatten)]
+    pub stripe: StripeArgs,
+}
 
 const P: &str = "stripe-webhook delete";
 

@@ -7,16 +7,32 @@
 //! is written before the target: once Stripe has created an endpoint, forgetting it would make the
 //! next run create a duplicate.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
+use clap::Args;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::cli::InjectArgs;
 use crate::exit::{self, Failure};
 use crate::files::{check_writable, mode_of, write_atomic};
 use crate::stripe::store::{Entry, Store};
-use crate::stripe::{client_for, EVENTS};
+use crate::stripe::{client_for, StripeArgs, WebhookUrlBase, EVENTS};
+
+#[derive(Args, Debug)]
+pub struct InjectArgs {
+    #[command(flatten)]
+    pub stripe: StripeArgs,
+    /// The file whose placeholder is replaced by the webhook signing secret.
+    #[arg(long)]
+    pub target: PathBuf,
+    /// The text in the target to replace.
+    #[arg(long, default_value = "__WEBHOOK_SECRET_VALUE__")]
+    pub placeholder: String,
+    /// Host and path of the webhook, without scheme, e.g. backend.example.com/billing/webhook.
+    /// Needed only when an endpoint has to be created.
+    #[arg(long, env = "STRIPE_WEBHOOK_URL_BASE", value_parser = WebhookUrlBase::parse)]
+    pub webhook_url_base: Option<WebhookUrlBase>,
+}
 
 const P: &str = "inject-stripe-secret";
 

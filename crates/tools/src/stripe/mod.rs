@@ -16,18 +16,49 @@ pub mod delete;
 pub mod inject;
 pub mod store;
 
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
 use secrecy::SecretString;
+use service_runtime::config::parse_duration;
 
-use crate::cli::StripeArgs;
 use crate::exit::{self, Failure};
+use crate::namespace::NamespaceArgs;
 
-/// The events the backend handles (`POST /billing/webhook`).
-pub const EVENTS: [&str; 4] = [
-    "checkout.session.completed",
-    "invoice.paid",
-    "invoice.payment_failed",
-    "customer.subscription.deleted",
-];
+/// Talking to Stripe.
+#[derive(Args, Debug, Clone)]
+pub struct StripeArgs {
+    #[command(flatten)]
+    pub ns: NamespaceArgs,
+    /// The JSON file mapping namespace -> {endpoint_id, secret, url}; created (mode 0600) if absent.
+    #[arg(long)]
+    pub store: PathBuf,
+    /// Stripe test-mode secret key (sk_test_...), used for every namespace but production.
+    #[arg(long, env = "STRIPE_API_KEY_TEST", hide_env_values = true)]
+    pub stripe_api_key_test: Option<SecretString>,
+    /// Stripe live-mode secret key (sk_live_...), used for the production namespace only.
+    #[arg(long, env = "STRIPE_API_KEY_PROD", hide_env_values = true)]
+    pub stripe_api_key_prod: Option<SecretString>,
+    /// Stripe API base URL (tests point it at a local server).
+    #[arg(
+        long,
+        env = "STRIPE_API_BASE",
+        default_value = "https://api.stripe.com"
+    )]
+    pub stripe_api_base: reqwest::Url,
+    /// Time limit for each Stripe request.
+    #[arg(long, default_value = "20s", value_parser = parse_duration)]
+    pub timeout: Duration,
+}
+
+/// The events the endpoint is subscribed to: exactly those the backend's webhook acts on.
+pub use backend::billing::EVENTS;
+
+/// The `--help` line naming them (`inject-stripe-secret --help`).
+pub fn events_help() -> String {
+    format!("Webhook events: {}", EVENTS.join(", "))
+}
 
 /// `STRIPE_WEBHOOK_URL_BASE`: host and path of the webhook without a scheme,
 /// e.g. `backend.example.com/billing/webhook`.

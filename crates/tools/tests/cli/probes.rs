@@ -90,6 +90,15 @@ async fn healthcheck_follows_the_status_code() {
     .await
     .expect_code(0);
 
+    // The services' shape (`--url`) works here too: one argument shape for every binary.
+    run(tools(&[
+        "healthcheck",
+        "--url",
+        &format!("http://{healthy}/healthz"),
+    ]))
+    .await
+    .expect_code(0);
+
     let out = run(tools(&[
         "healthcheck",
         &format!("http://{draining}/healthz"),
@@ -107,6 +116,14 @@ async fn healthcheck_follows_the_status_code() {
     .await;
     out.expect_code(1);
     assert!(out.stderr.contains("unhealthy"), "{}", out.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthcheck_without_a_url_is_a_usage_error() {
+    // tools has no port of its own to default to.
+    let out = run(tools(&["healthcheck"])).await;
+    out.expect_code(2);
+    assert!(out.stderr.contains("URL"), "{}", out.stderr);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -27,7 +27,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::sync::{mpsc, watch};
 use tower::ServiceExt;
 
-use crate::timer::CoarseTimer;
+use super::timer::CoarseTimer;
 
 /// One worker per available CPU (cgroup CPU limits included), at least one.
 pub fn default_count() -> usize {
@@ -37,26 +37,15 @@ pub fn default_count() -> usize {
 /// How the workers serve.
 #[derive(Clone, Copy, Debug)]
 pub struct Options {
-    /// Worker threads; 0 (the default) means [`default_count`].
+    /// Worker threads; 0 means [`default_count`].
     pub count: usize,
-    /// A client gets this long to send a request's headers (slowloris guard). hyper counts an
-    /// idle keep-alive connection as waiting for headers, so this is also the idle timeout: it
-    /// stays above ingress-nginx's 60 s upstream keep-alive, or the proxy could send a request
-    /// on a connection we are closing (a 502 for a POST).
+    /// hyper's header-read timeout. hyper starts it when a connection begins waiting for a
+    /// request head, which on a keep-alive connection is as soon as the previous response is
+    /// written: so it is both the idle keep-alive timeout and the slowloris guard
+    /// (`KEEPALIVE_TIMEOUT_SECONDS`).
     pub header_read_timeout: Duration,
     /// Put `ConnectInfo<SocketAddr>` (the peer address) into every request's extensions.
-    /// Off by default: it is an extensions map allocated per request, wasted when unused.
     pub peer_addr: bool,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Self {
-            count: 0,
-            header_read_timeout: Duration::from_secs(75),
-            peer_addr: false,
-        }
-    }
 }
 
 /// An accepted connection on its way to a worker.

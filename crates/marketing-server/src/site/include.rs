@@ -15,9 +15,9 @@
 //! `sites/layout.py` implements the same rule for the static checks and the benchmark; the
 //! browser check compares the two byte for byte.
 
-use std::collections::HashMap;
-
 use bytes::Bytes;
+
+use super::load::Files;
 
 /// The directory name that marks a file as a partial: includable, never served.
 pub const PARTIALS: &str = "_partials";
@@ -55,7 +55,7 @@ pub fn is_partial(url: &str) -> bool {
 }
 
 /// Resolves the includes of every page in `files` (URL path -> bytes) and removes the partials.
-pub fn resolve(files: &mut HashMap<String, Bytes>) -> Result<(), IncludeError> {
+pub fn resolve(files: &mut Files) -> Result<(), IncludeError> {
     let mut resolved = Vec::new();
     for (url, body) in files.iter() {
         if url.ends_with(".html") && !is_partial(url) && find(body, DIRECTIVE).is_some() {
@@ -159,14 +159,14 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 mod tests {
     use super::*;
 
-    fn site(entries: &[(&str, &str)]) -> HashMap<String, Bytes> {
+    fn site(entries: &[(&str, &str)]) -> Files {
         entries
             .iter()
             .map(|(url, body)| (url.to_string(), Bytes::from(body.to_string())))
             .collect()
     }
 
-    fn resolved(entries: &[(&str, &str)]) -> Result<HashMap<String, Bytes>, IncludeError> {
+    fn resolved(entries: &[(&str, &str)]) -> Result<Files, IncludeError> {
         let mut files = site(entries);
         resolve(&mut files).map(|()| files)
     }

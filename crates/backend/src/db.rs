@@ -1,0 +1,60 @@
+//! The database as the backend sees it, and as `tools` (which migrates it) sees it too: the pool
+//! that connects lazily, and which errors mean "PostgreSQL is unavailable right now".
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+
+/// A pool that connects on first use, so the service starts (and /healthz answers) while
+/// PostgreSQL is still down; requests then wait at most `acquire_timeout` and answer 503.
+/// Connections are pinged before use, so the pool recovers by itself when the database returns.
+pub fn lazy_pool(
+    options: PgConnectOptions,
+    max_connections: u32,
+    acquire_timeout: Duration,
+) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(acquire_timeout)
+        .test_before_acquire(true)
+        .connect_lazy_with(options)
+}
+
+/// True for errors that mean "cannot reach or use PostgreSQL right now", which pass with time,
+/// rather than a bad query or bad credentials: the backend answers them with 503, `tools`
+/// retries them.
+///
+/// The server not listening yet, timing out, or dropping the connection (I/O, TLS, protocol
+/// errors, the pool giving up); SQLSTATE class 08 (connection exception); 57P01-57P05 (shut
+/// down by an administrator or a crash, cannot connect now: starting up); 53300 (out of
+/// connection slots). A wrong password (28P01) or a missing database (3D000) is not: retrying
+/// only delays the real error message.
+pub fn is_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "53300"),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_trouble_is_unavailable_and_bad_queries_are_not() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        assert!(is_unavailable(&sqlx::Error::Io(io)));
+        assert!(is_unavailable(&sqlx::Error::PoolTimedOut));
+        assert!(!is_unavailable(&sqlx::Error::RowNotFound));
+        assert!(!is_unavailable(&sqlx::Error::ColumnNotFound("x".into())));
+    }
+}
