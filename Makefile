@@ -30,53 +30,52 @@ test-sites: ## Static sites: HTML/CSS/JS checks, JS unit tests, both sites in he
 	$(CARGO) build --locked -p marketing-server
 	MARKETING_SERVER=$${CARGO_TARGET_DIR:-target}/debug/marketing-server node sites/tests/browser.mjs
 
-# Order: cheap and most likely to fail first. `offline-bases` skips bases that already exist (a
-# machine with no registry needs them). `images` always runs (BuildKit makes an unchanged tree a
-# cache hit), so the end-to-end suite never tests a stale image.
-test: lint sqlx-check test-rust test-sites k8s-validate offline-bases images e2e ## Everything CI runs: lint, Rust tests, k8s validation, image build + end-to-end
+# Order: cheap and most likely to fail first. `images` always runs (BuildKit makes an unchanged tree
+# a cache hit), so the end-to-end suite never tests a stale image; it builds the bases it needs.
+test: lint audit audit-selftest sqlx-check test-rust test-sites k8s-validate images test-bases e2e ## Everything CI runs: lint, Rust tests, k8s validation, image build + end-to-end
 
 .PHONY: help build lint test-rust test-sites test
 
 # ---- Images, compose stacks, end-to-end suite (docker/, compose/, scripts/, e2e/) -------------
-# Offline machines: `make offline-bases` once; the stand-ins are then picked automatically
-# whenever the upstream images are not in the local store.
+# Every target here works from a bare Docker store: scripts/bases.sh uses the upstream base images
+# when they are in the store or pullable, and otherwise builds the offline stand-ins from Debian 13
+# packages (missing ones only). BASES=offline skips the pull attempt; BASES=upstream forbids the
+# stand-ins. A failing step names the command to run next ($(RERUN)).
 PROJECT ?= ledger
 TAG ?= dev
 IMAGES := backend marketing frontend tools
 IMAGE_SIZE_LIMIT_MB ?= 30
-ifeq ($(origin POSTGRES_IMAGE),undefined)
-POSTGRES_IMAGE := $(shell $(DOCKER) image inspect postgres:17-alpine >/dev/null 2>&1 && echo postgres:17-alpine || echo local/postgres:15-bookworm)
-endif
-ifeq ($(origin RUST_IMAGE),undefined)
-RUST_IMAGE := $(shell $(DOCKER) image inspect rust:1.95-slim-bookworm >/dev/null 2>&1 && echo rust:1.95-slim-bookworm || echo local/rust:bookworm)
-endif
 DEV_IMAGE ?= $(PROJECT)-dev:latest
-export POSTGRES_IMAGE RUST_IMAGE TAG DEV_IMAGE
+RERUN ?= make $(or $(MAKECMDGOALS),help)
+export TAG DEV_IMAGE RERUN
+BASES_SH = DOCKER=$(DOCKER) scripts/bases.sh
 PROD_COMPOSE = $(COMPOSE) -p $(PROJECT) -f compose/docker-compose.production.yml
 DEV_COMPOSE = $(COMPOSE) -p $(PROJECT)-dev -f compose/docker-compose.yml
 E2E_PYTHON ?= .venv/bin/python
 
-offline-bases: ## Build local stand-ins of the Rust, distroless-cc and PostgreSQL base images from Debian packages
+offline-bases: ## Build every offline stand-in (Rust builder, distroless-cc, PostgreSQL 17) from Debian 13 packages
 	DOCKER=$(DOCKER) scripts/offline-bases.sh
 
 images: ## Build backend/marketing/frontend/tools images (CI runs inside; offline, vendored crates)
 	DOCKER=$(DOCKER) TAG=$(TAG) scripts/build-images.sh
 
 images-if-missing:
-	@for i in $(IMAGES); do $(DOCKER) image inspect $$i:$(TAG) >/dev/null 2>&1 || missing=1; done; \
-	  if [ -n "$$missing" ]; then $(MAKE) images; fi
+	@for i in $(IMAGES); do $(DOCKER) image inspect $$i:$(TAG) >/dev/null 2>&1 || missing="$$missing $$i:$(TAG)"; done; \
+	  if [ -n "$$missing" ]; then echo "==> missing images:$$missing; building them"; $(MAKE) --no-print-directory images; \
+	  else echo "==> images $(IMAGES) (tag $(TAG)) exist; \`make images\` rebuilds them"; fi
 
 # The dev image is built with the docker CLI, not `compose --build`: docker-compose 1.x refuses to
 # build while DOCKER_BUILDKIT=1 (exported above) unless the buildx plugin is installed. The
 # Dockerfile copies nothing, so it is sent without a context.
 start: ## Dev stack (cargo run from the mounted source) on :5000 :3000 :3002
 	$(CARGO) fetch --locked
-	$(DOCKER) build -q -t $(DEV_IMAGE) --build-arg RUST_IMAGE=$(RUST_IMAGE) - < docker/Dockerfile.development
-	$(DEV_COMPOSE) up -d
+	$(BASES_SH) builder postgres -- sh -c 'echo "==> building the dev image $$DEV_IMAGE on $$RUST_IMAGE" >&2 && \
+	  $(DOCKER) build -q -t "$$DEV_IMAGE" --build-arg RUST_IMAGE="$$RUST_IMAGE" - < docker/Dockerfile.development >/dev/null && \
+	  $(DEV_COMPOSE) up -d'
 	DOCKER=$(DOCKER) scripts/compose-wait.sh 1200 $(DEV_COMPOSE)
 
 start-prod: images-if-missing ## Prod stack from the hardened images, waits until every service is healthy
-	$(PROD_COMPOSE) up -d
+	$(BASES_SH) postgres -- $(PROD_COMPOSE) up -d
 	DOCKER=$(DOCKER) scripts/compose-wait.sh 180 $(PROD_COMPOSE)
 
 down: ## Stop both stacks (data volumes kept; `make down DOWN_FLAGS=-v` drops them)
@@ -86,10 +85,20 @@ down: ## Stop both stacks (data volumes kept; `make down DOWN_FLAGS=-v` drops th
 db-reset: ## Drop, recreate, migrate and seed the prod stack's database (tools db-reset --seed)
 	$(PROD_COMPOSE) run --rm -T --no-deps migrate db-reset --seed
 
-e2e: images-if-missing ## End-to-end suite against the prod stack (brings it up, tears it down)
+E2E_TOOLS = .venv/.e2e-tools
+$(E2E_TOOLS): e2e/requirements.txt
 	@[ -x $(E2E_PYTHON) ] || python3 -m venv .venv
-	@$(E2E_PYTHON) -m pip install -q --disable-pip-version-check -r e2e/requirements.txt
-	DOCKER=$(DOCKER) COMPOSE="$(COMPOSE)" PROJECT=$(PROJECT) $(E2E_PYTHON) -m pytest -q e2e
+	$(E2E_PYTHON) -m pip install -q --disable-pip-version-check -r e2e/requirements.txt
+	@touch $@
+
+e2e: images-if-missing $(E2E_TOOLS) ## End-to-end suite against the prod stack (brings it up, tears it down)
+	$(BASES_SH) postgres -- env DOCKER=$(DOCKER) COMPOSE="$(COMPOSE)" PROJECT=$(PROJECT) \
+	  $(E2E_PYTHON) -m pytest -q e2e --ignore=e2e/bases
+
+# Proof that a missing base image is rebuilt on the way to a healthy stack (issue 18): a scratch
+# runtime stand-in name, a scratch image tag and compose project; the builder stage stays cached.
+test-bases: $(E2E_TOOLS) ## A missing base image is rebuilt automatically and the stack comes up
+	DOCKER=$(DOCKER) COMPOSE="$(COMPOSE)" $(E2E_PYTHON) -m pytest -q e2e/bases
 
 image-sizes: ## Print the final image sizes (target: at most 30 MB each)
 	@for i in $(IMAGES); do \
@@ -98,7 +107,7 @@ image-sizes: ## Print the final image sizes (target: at most 30 MB each)
 	    'BEGIN { mb = b / 1000000; printf "  %-16s %6.1f MB%s\n", n, mb, (mb > lim ? "  OVER LIMIT" : "") }'; \
 	done
 
-.PHONY: offline-bases images images-if-missing start start-prod down db-reset e2e image-sizes
+.PHONY: offline-bases images images-if-missing start start-prod down db-reset e2e test-bases image-sizes
 
 # --- Kubernetes manifests: offline validation (k8s/, issues 6 and 11) -------------------------
 # Renders every kustomization, validates it strictly against each supported Kubernetes version
@@ -170,3 +179,16 @@ sqlx-check: ## Fail when .sqlx/ is stale (regenerates into a temp dir and diffs)
 	    echo "error: .sqlx/ is stale: run 'make sqlx-prepare' and commit .sqlx/" >&2; exit 1; fi
 
 .PHONY: sqlx-prepare sqlx-check
+
+# --- Security advisories: offline cargo audit (scripts/audit.sh, .cargo/audit.toml, issue 11) ---
+# The RustSec advisory database is a snapshot beside the repository (no network in CI); point
+# RUSTSEC_DB at a fresher checkout of rustsec/advisory-db to audit against newer advisories.
+RUSTSEC_DB ?= ../shared/rustsec-advisory-db
+
+audit: ## cargo audit of Cargo.lock against the RustSec snapshot in RUSTSEC_DB, offline
+	RUSTSEC_DB=$(RUSTSEC_DB) CARGO=$(CARGO) scripts/audit.sh
+
+audit-selftest: ## Prove the audit fails: a fake advisory for a locked crate, in a temp copy of the DB
+	RUSTSEC_DB=$(RUSTSEC_DB) CARGO=$(CARGO) scripts/audit.sh selftest
+
+.PHONY: audit audit-selftest

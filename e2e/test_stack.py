@@ -8,8 +8,10 @@ import hashlib
 import hmac
 import json
 import os
+import tempfile
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 import requests
@@ -50,6 +52,30 @@ def test_image_entrypoint_and_healthcheck_are_exec_form(name):
     health = json.loads(inspect(f"{name}:{TAG}", "{{json .Config.Healthcheck.Test}}"))
     assert len(entry) == 1 and entry[0].startswith("/usr/local/bin/")
     assert health == ["CMD", entry[0], "healthcheck"]
+
+
+def os_release(image):
+    """/etc/os-release of an image that has no shell: copied out of a created, never started,
+    container (docker cp follows the symlink distroless and Debian use)."""
+    cid = run([DOCKER, "create", image]).stdout.strip()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            run([DOCKER, "cp", "-L", f"{cid}:/etc/os-release", f"{tmp}/os-release"])
+            text = Path(tmp, "os-release").read_text()
+    finally:
+        run([DOCKER, "rm", cid], check=False)
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+
+
+@pytest.mark.parametrize("name", IMAGES)
+def test_image_runs_on_debian_13(name):
+    """Debian 12 distroless reached end of life in September 2026: every image is on Debian 13,
+    whether built on the upstream cc-debian13 or on the offline stand-in."""
+    release = os_release(f"{name}:{TAG}")
+    assert release.get("ID") == "debian", release
+    assert release.get("VERSION_ID", "").strip('"') == "13", release
+    base = inspect(f"{name}:{TAG}", '{{index .Config.Labels "org.opencontainers.image.base.name"}}')
+    assert base, f"{name}:{TAG} has no org.opencontainers.image.base.name label"
 
 
 def test_site_image_serves_with_read_only_root_and_no_capabilities():
@@ -94,6 +120,19 @@ def test_database_is_healthy_and_migration_job_succeeded(stack):
     migrate = container_id("migrate")
     assert inspect(migrate, "{{.State.Status}}") == "exited"
     assert inspect(migrate, "{{.State.ExitCode}}") == "0"
+
+
+def test_database_is_postgresql_17_in_the_versioned_data_directory(stack):
+    """Compose, e2e and Kubernetes run the same major; data lives where the official 18+ images
+    put it (/var/lib/postgresql/<major>/docker), so the next major can sit beside it."""
+    psql = ["exec", "-T", "database", "psql", "-U", "ledger", "-d", "ledger",
+            "-tAc"]
+    version = compose(*psql, "SHOW server_version_num").stdout.strip()
+    assert version.startswith("17") and len(version) == 6, version
+    data_dir = compose(*psql, "SHOW data_directory").stdout.strip()
+    assert data_dir == "/var/lib/postgresql/17/docker", data_dir
+    mounts = json.loads(inspect(container_id("database"), "{{json .Mounts}}"))
+    assert any(m["Type"] == "volume" and m["Destination"] == "/var/lib/postgresql" for m in mounts), mounts
 
 
 def signup(email=None, password="correct horse battery staple"):

@@ -7,10 +7,11 @@
 #      cargo at them offline via the context's .cargo/config.toml,
 #   3. `docker build --target T` per image; BuildKit shares the builder stage between them.
 # Env: DOCKER (default /usr/bin/docker, the BuildKit-capable 20.10 client), TAG (dev),
-#      TARGETS ("backend marketing frontend tools"), BASES (upstream|offline; default: upstream
-#      when those images are in the local store, else offline), RUST_IMAGE / RUNTIME_IMAGE override.
+#      TARGETS ("backend marketing frontend tools"); the bases come from scripts/bases.sh (BASES,
+#      RUST_IMAGE, RUNTIME_IMAGE, ... as documented there). RERUN: the command a failure suggests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 
 DOCKER=${DOCKER:-/usr/bin/docker}
 TAG=${TAG:-dev}
@@ -21,28 +22,11 @@ VENDOR=.build/vendor
 DOCKERFILE=${DOCKERFILE:-$CTX/docker/Dockerfile}
 export DOCKER_BUILDKIT=1
 
-UPSTREAM_RUST=rust:1.95-slim-bookworm
-UPSTREAM_RUNTIME=gcr.io/distroless/cc-debian12:nonroot
-OFFLINE_RUST=local/rust:bookworm
-OFFLINE_RUNTIME=local/distroless-cc:nonroot
+RERUN=${RERUN:-scripts/build-images.sh}
 
-log() { printf '==> %s\n' "$*" >&2; }
-have() { "$DOCKER" image inspect "$1" >/dev/null 2>&1; }
-
-if [ -z "${BASES:-}" ]; then
-  if have "$UPSTREAM_RUST" && have "$UPSTREAM_RUNTIME"; then BASES=upstream; else BASES=offline; fi
-fi
-case "$BASES" in
-  upstream) RUST_IMAGE=${RUST_IMAGE:-$UPSTREAM_RUST}; RUNTIME_IMAGE=${RUNTIME_IMAGE:-$UPSTREAM_RUNTIME} ;;
-  offline)  RUST_IMAGE=${RUST_IMAGE:-$OFFLINE_RUST}; RUNTIME_IMAGE=${RUNTIME_IMAGE:-$OFFLINE_RUNTIME} ;;
-  *) echo "BASES must be 'upstream' or 'offline', got '$BASES'" >&2; exit 2 ;;
-esac
-if [ "$BASES" = offline ]; then
-  for img in "$RUST_IMAGE" "$RUNTIME_IMAGE"; do
-    have "$img" || { echo "base image $img is missing: run 'make offline-bases' first" >&2; exit 1; }
-  done
-fi
-log "bases: $BASES (builder $RUST_IMAGE, runtime $RUNTIME_IMAGE)"
+# 0. The bases: upstream when in the store or pullable, else the offline stand-ins (built if missing).
+bases=$(scripts/bases.sh builder runtime) || exit 1
+eval "$bases"
 
 # 1. A clean context holding exactly the chosen files.
 rm -rf "$CTX"
@@ -54,16 +38,17 @@ case "$CONTEXT" in
     git ls-files -z --cached --others --exclude-standard \
       | while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done \
       | tar --null -T - -cf - | tar -C "$CTX" -xf - ;;
-  *) echo "CONTEXT must be 'worktree' or 'head', got '$CONTEXT'" >&2; exit 2 ;;
+  *) die "CONTEXT must be 'worktree' or 'head', got '$CONTEXT'" ;;
 esac
 
 # 2. Vendored crates, reused while Cargo.lock is unchanged.
 lock_sum=$(sha256sum "$CTX/Cargo.lock" | cut -d' ' -f1)
 if [ ! -f "$VENDOR/.lock-sha256" ] || [ "$(cat "$VENDOR/.lock-sha256")" != "$lock_sum" ]; then
-  log "cargo vendor (Cargo.lock changed)"
+  step "cargo vendor into $VENDOR (Cargo.lock changed; needs crates.io)" "$RERUN"
   rm -rf "$VENDOR"
   cargo vendor --quiet --locked --manifest-path "$CTX/Cargo.toml" "$VENDOR" >/dev/null
   echo "$lock_sum" >"$VENDOR/.lock-sha256"
+  step_done "cargo vendor"
 fi
 cp -al "$VENDOR" "$CTX/vendor"
 rm -f "$CTX/vendor/.lock-sha256"
@@ -89,14 +74,17 @@ revision=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 git diff --quiet HEAD 2>/dev/null || revision="$revision-dirty"
 created=$(git log -1 --format=%cI 2>/dev/null || echo 1970-01-01T00:00:00Z)
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+n=0 total=$(wc -w <<<"$TARGETS")
 for target in $TARGETS; do
-  log "building $target:$TAG"
-  start=$(date +%s)
+  n=$((n + 1))
+  # The first image compiles everything (fmt, clippy, tests, release: minutes on a cold cache); the
+  # others reuse the builder stage.
+  step "[$n/$total] building image $target:$TAG (builder $RUST_IMAGE, runtime $RUNTIME_IMAGE)" "$RERUN"
   "$DOCKER" build --progress="${PROGRESS:-plain}" \
     -f "$DOCKERFILE" --target "$target" -t "$target:$TAG" \
     --build-arg RUST_IMAGE="$RUST_IMAGE" --build-arg RUNTIME_IMAGE="$RUNTIME_IMAGE" \
     --build-arg VERSION="$version" --build-arg REVISION="$revision" --build-arg CREATED="$created" \
     "$CTX"
-  log "$target:$TAG built in $(( $(date +%s) - start ))s"
+  step_done "$target:$TAG"
 done
 "$DOCKER" images --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E "^($(echo "$TARGETS" | tr ' ' '|')):$TAG " >&2 || true

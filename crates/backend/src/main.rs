@@ -47,7 +47,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 trust_forwarded_for: cli.trust_forwarded_for,
                 cors_allowed_origins: cli.cors_allowed_origins.clone(),
             },
-        );
+        )
+        .context("JWT_SECRET cannot be used as a signing key")?;
         let listener = cli.serve.bind(cli.port).await?;
         tracing::info!(
             addr = %listener.local_addr()?,

@@ -33,10 +33,11 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(pool: PgPool, settings: Settings) -> Self {
-        AppState {
+    /// Fails only when the JWT secret cannot be used as a key (empty).
+    pub fn new(pool: PgPool, settings: Settings) -> Result<Self, jsonwebtoken::errors::Error> {
+        Ok(AppState {
             pool,
-            jwt: Arc::new(JwtKeys::new(&settings.jwt_secret, settings.jwt_ttl)),
+            jwt: Arc::new(JwtKeys::new(&settings.jwt_secret, settings.jwt_ttl)?),
             stripe_webhook_secret: settings.stripe_webhook_secret,
             subscriptions_enabled: settings.subscriptions_enabled,
             login_limiter: Arc::new(RateLimiter::new(
@@ -45,6 +46,6 @@ impl AppState {
             )),
             trust_forwarded_for: settings.trust_forwarded_for,
             cors_allowed_origins: settings.cors_allowed_origins,
-        }
+        })
     }
 }

@@ -46,6 +46,8 @@ async fn start(timing: Timing) -> Running {
 }
 
 fn client() -> reqwest::Client {
+    // reqwest is built without a default crypto provider (see tools::stripe::client).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()

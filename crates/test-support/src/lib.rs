@@ -38,7 +38,8 @@ impl TestDb {
         let mut admin = PgConnection::connect(&admin_url)
             .await
             .unwrap_or_else(|e| panic!("cannot connect to test PostgreSQL at {admin_url}: {e}"));
-        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+        // The name is ours (a UUID), so formatting it into the statement is safe.
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
             .execute(&mut admin)
             .await
             .expect("create test database");
@@ -61,10 +62,10 @@ impl TestDb {
     pub async fn drop_db(self) {
         self.pool.close().await;
         if let Ok(mut admin) = PgConnection::connect(&self.admin_url).await {
-            let _ = sqlx::query(&format!(
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
                 self.name
-            ))
+            )))
             .execute(&mut admin)
             .await;
             let _ = admin.close().await;

@@ -1,9 +1,7 @@
 //! Password hashing with argon2id (the crate's defaults: m=19 MiB, t=2, p=1, OWASP's baseline).
 //! Hashes are PHC strings, so parameters can be raised later without invalidating old hashes.
 
-use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
+use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 
 #[derive(Debug, thiserror::Error)]
 #[error("password hashing failed: {0}")]
@@ -11,9 +9,9 @@ pub struct HashError(String);
 
 /// Hashes a password into a PHC string (`$argon2id$v=19$...`).
 pub fn hash(password: &str) -> Result<String, HashError> {
-    let salt = SaltString::generate(&mut OsRng);
+    // `hash_password` draws a fresh 16-byte salt from the OS (getrandom).
     Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
+        .hash_password(password.as_bytes())
         .map(|h| h.to_string())
         .map_err(|e| HashError(e.to_string()))
 }

@@ -91,7 +91,8 @@ pub async fn serve(url: &str, options: Options) -> TestApp {
             trust_forwarded_for: options.trust_forwarded_for,
             cors_allowed_origins: vec!["http://localhost:3000".into()],
         },
-    );
+    )
+    .expect("state");
     let app = backend::app(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -109,6 +110,8 @@ pub async fn serve(url: &str, options: Options) -> TestApp {
             .serve(listener, std::future::pending::<()>())
             .await;
     });
+    // reqwest is built without a default crypto provider (see tools::stripe::client).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     TestApp {
         base: format!("http://{addr}"),
         client: reqwest::Client::builder()

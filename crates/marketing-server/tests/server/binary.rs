@@ -4,7 +4,7 @@ use std::net::TcpListener;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::helpers::{fixture, spawn};
+use crate::helpers::{client, fixture, spawn};
 
 const BIN: &str = env!("CARGO_BIN_EXE_marketing-server");
 
@@ -138,14 +138,16 @@ fn binary_serves_and_stops_cleanly_on_sigterm() {
             .build()
             .expect("rt");
         rt.block_on(async move {
-            let config = reqwest::get(format!("http://127.0.0.1:{port}/runtime-config.js"))
+            let client = client();
+            let config = client
+                .get(format!("http://127.0.0.1:{port}/runtime-config.js"))
+                .send()
                 .await
                 .expect("get")
                 .text()
                 .await
                 .expect("body");
             // Encodings are computed in the background after start: brotli shows up soon.
-            let client = reqwest::Client::new();
             let mut encoding = String::new();
             for _ in 0..300 {
                 let r = client

@@ -196,6 +196,8 @@ pub async fn spawn_settings(settings: &Settings) -> TestServer {
 
 /// A client that does not decompress, follow redirects or normalise anything for us.
 pub fn client() -> reqwest::Client {
+    // reqwest is built without a default crypto provider (see tools::stripe::client).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .redirect(reqwest::redirect::Policy::none())

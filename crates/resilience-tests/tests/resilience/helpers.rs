@@ -147,7 +147,7 @@ impl Service {
 
     /// Waits (bounded) for `/healthz` to answer 200; panics if the process exits first.
     pub async fn wait_healthy(&mut self) {
-        let client = Client::new();
+        let client = client();
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -200,6 +200,8 @@ impl Drop for Service {
 /// A client that opens a fresh connection for every request: no pooled connection can be closed
 /// under it between requests, so every failure it sees is the server's (or the proxy's).
 pub fn client() -> Client {
+    // reqwest is built without a default crypto provider (see tools::stripe::client).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     Client::builder()
         .pool_max_idle_per_host(0)
         .timeout(Duration::from_secs(20))

@@ -115,9 +115,10 @@ pub async fn apply(conn: &mut PgConnection) -> Result<Outcome, MigrateError> {
 }
 
 async fn apply_locked(conn: &mut PgConnection) -> Result<Outcome, MigrateError> {
-    conn.ensure_migrations_table().await?;
+    let table = &backend::MIGRATOR.table_name;
+    conn.ensure_migrations_table(table).await?;
     let before: HashSet<i64> = conn
-        .list_applied_migrations()
+        .list_applied_migrations(table)
         .await?
         .into_iter()
         .map(|m| m.version)

@@ -77,6 +77,8 @@ pub async fn run(args: &ResetArgs) -> Result<(), Failure> {
 }
 
 async fn recreate(admin: &mut PgConnection, db: &str) -> Result<(), Failure> {
+    // Identifiers cannot be bound as parameters: every statement below formats `quoted`, which
+    // quote_ident made a safe identifier (hence sqlx::AssertSqlSafe).
     let quoted = quote_ident(db);
     let exists: bool =
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
@@ -86,17 +88,17 @@ async fn recreate(admin: &mut PgConnection, db: &str) -> Result<(), Failure> {
             .context("cannot look up the database")?;
     if exists {
         // Terminated clients (a backend's pool) reconnect at once; close the door first.
-        sqlx::query(&format!(
+        sqlx::query(sqlx::AssertSqlSafe(format!(
             "ALTER DATABASE {quoted} WITH ALLOW_CONNECTIONS false"
-        ))
+        )))
         .execute(&mut *admin)
         .await
         .with_context(|| format!("cannot close database {db} to new connections"))?;
         if let Err(err) = terminate_and_drop(admin, db, &quoted).await {
             // Leave the database usable if it could not be dropped.
-            let _ = sqlx::query(&format!(
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "ALTER DATABASE {quoted} WITH ALLOW_CONNECTIONS true"
-            ))
+            )))
             .execute(&mut *admin)
             .await;
             return Err(err.into());
@@ -105,7 +107,7 @@ async fn recreate(admin: &mut PgConnection, db: &str) -> Result<(), Failure> {
     } else {
         eprintln!("db-reset: database {db} does not exist yet; nothing to drop");
     }
-    sqlx::query(&format!("CREATE DATABASE {quoted}"))
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {quoted}")))
         .execute(&mut *admin)
         .await
         .with_context(|| format!("cannot create database {db}"))?;
@@ -130,9 +132,11 @@ async fn terminate_and_drop(
         .await
         .with_context(|| format!("cannot terminate the sessions on database {db}"))?;
         eprintln!("db-reset: terminated {terminated} other session(s) on database {db}");
-        match sqlx::query(&format!("DROP DATABASE IF EXISTS {quoted}"))
-            .execute(&mut *admin)
-            .await
+        match sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {quoted}"
+        )))
+        .execute(&mut *admin)
+        .await
         {
             Ok(_) => return Ok(()),
             Err(sqlx::Error::Database(e))

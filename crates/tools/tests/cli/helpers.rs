@@ -63,7 +63,7 @@ pub async fn fresh_db() -> TestDb {
 }
 
 pub async fn count(db: &TestDb, table: &str) -> i64 {
-    sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
         .fetch_one(&db.pool)
         .await
         .unwrap_or_else(|e| panic!("count {table}: {e}"))
