@@ -14,9 +14,11 @@ help: ## List the targets
 build: ## Debug build of every binary
 	$(CARGO) build --workspace --locked
 
-lint: ## cargo fmt --check and clippy -D warnings
+lint: ## cargo fmt --check, clippy -D warnings, no import cycle between modules of a crate
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	python3 -m unittest discover -s scripts -p 'test_module_cycles.py'
+	python3 scripts/module_cycles.py crates bench
 
 test-rust: ## Unit + integration tests (starts a throwaway PostgreSQL unless DATABASE_URL is set)
 	$(CARGO) test --workspace --locked

@@ -1,4 +1,6 @@
-//! The backend's settings: every one a clap flag that also reads an env var (see DESIGN.md).
+//! The backend's settings, typed once: every one a clap flag that also reads an env var.
+//! `main` parses them, tests fill them in with test values, and [`crate::startup::build`] is
+//! the one place they become a running app.
 //!
 //! Secrets (`DATABASE_URL`, `JWT_SECRET`, `STRIPE_WEBHOOK_SECRET`) are declared with
 //! `hide_env_values`, so `--help` and start-up errors never print them, and are held as
@@ -6,6 +8,7 @@
 
 use std::time::Duration;
 
+use axum::http::HeaderValue;
 use clap::{ArgAction, Parser};
 use secrecy::SecretString;
 use service_runtime::telemetry::LogArgs;
@@ -22,6 +25,13 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 
+    #[command(flatten)]
+    pub settings: Settings,
+}
+
+/// Everything the backend is configured with.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Settings {
     /// Port to listen on.
     #[arg(long, env = "PORT", default_value_t = 5000)]
     pub port: u16,
@@ -66,9 +76,10 @@ pub struct Cli {
         long,
         env = "CORS_ALLOWED_ORIGINS",
         value_delimiter = ',',
-        default_value = "http://localhost:3000,http://127.0.0.1:3000"
+        default_value = "http://localhost:3000,http://127.0.0.1:3000",
+        value_parser = parse_origin
     )]
-    pub cors_allowed_origins: Vec<String>,
+    pub cors_allowed_origins: Vec<HeaderValue>,
 
     /// Login attempts allowed per client address per minute (then 429).
     #[arg(long, env = "LOGIN_ATTEMPTS_PER_MINUTE", default_value_t = 10,
@@ -76,7 +87,7 @@ pub struct Cli {
     pub login_attempts_per_minute: u32,
 
     /// Take the client address for the login limit from the last X-Forwarded-For entry (set this
-    /// only behind a proxy that appends it, such as ingress-nginx; otherwise clients can spoof it).
+    /// only behind a proxy that appends it, such as the gateway; otherwise clients can spoof it).
     #[arg(long, env = "TRUST_FORWARDED_FOR", default_value_t = false, action = ArgAction::Set,
           value_parser = clap::builder::BoolishValueParser::new())]
     pub trust_forwarded_for: bool,
@@ -90,7 +101,7 @@ pub struct Cli {
 
 pub use service_runtime::healthcheck::ServiceCommand as Command;
 
-impl Cli {
+impl Settings {
     /// Checks the rules clap cannot express; the error is one line naming the setting.
     pub fn validate(&self) -> Result<(), String> {
         if self.subscriptions_enabled && self.stripe_webhook_secret.is_none() {
@@ -100,15 +111,15 @@ impl Cli {
                     .into(),
             );
         }
-        for origin in &self.cors_allowed_origins {
-            if origin.trim().parse::<axum::http::HeaderValue>().is_err() {
-                return Err(format!(
-                    "--cors-allowed-origins (env CORS_ALLOWED_ORIGINS): invalid origin '{origin}'"
-                ));
-            }
-        }
         Ok(())
     }
+}
+
+/// One allowed origin, as the `Access-Control-Allow-Origin` value it will be sent as.
+fn parse_origin(s: &str) -> Result<HeaderValue, String> {
+    s.trim()
+        .parse::<HeaderValue>()
+        .map_err(|_| "invalid origin".to_string())
 }
 
 fn parse_database_url(s: &str) -> Result<PgConnectOptions, String> {
@@ -164,6 +175,7 @@ mod tests {
             .map_err(|_| ())
             .expect("parses");
         assert!(cli
+            .settings
             .validate()
             .expect_err("needs secret")
             .contains("STRIPE_WEBHOOK_SECRET"));
@@ -172,8 +184,23 @@ mod tests {
         let cli = try_parse_from::<Cli, _, _>(off)
             .map_err(|_| ())
             .expect("parses");
-        assert!(cli.validate().is_ok());
-        assert_eq!(cli.port, 5000);
+        assert!(cli.settings.validate().is_ok());
+        assert_eq!(cli.settings.port, 5000);
+    }
+
+    #[test]
+    fn a_bad_cors_origin_names_the_setting() {
+        let line = invalid(&[
+            "backend",
+            "--database-url",
+            DB,
+            "--jwt-secret",
+            KEY,
+            "--cors-allowed-origins",
+            "http://ok.example,bad\u{7f}origin",
+        ]);
+        assert!(line.contains("CORS_ALLOWED_ORIGINS"), "{line}");
+        assert!(line.contains("invalid origin"), "{line}");
     }
 
     #[test]

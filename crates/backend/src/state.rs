@@ -1,51 +1,57 @@
-//! Shared request state: the pool, the token keys, billing settings and the login limiter.
+//! What the handlers share, built once from the settings: the pool, the session keys, billing,
+//! and the login limit. Extractors take just the part they need through `FromRef` (the session
+//! keys, for `AuthUser`), so no domain module depends on this one.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use secrecy::SecretString;
+use anyhow::Context;
+use axum::extract::FromRef;
 use sqlx::PgPool;
 
 use crate::auth::jwt::JwtKeys;
 use crate::auth::rate_limit::RateLimiter;
-
-/// What the routes need to know, independent of how it was configured (flags, tests).
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub jwt_secret: SecretString,
-    pub jwt_ttl: Duration,
-    pub stripe_webhook_secret: Option<SecretString>,
-    pub subscriptions_enabled: bool,
-    pub login_attempts_per_minute: u32,
-    pub trust_forwarded_for: bool,
-    pub cors_allowed_origins: Vec<String>,
-}
+use crate::billing::Billing;
+use crate::config::Settings;
 
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
     pub jwt: Arc<JwtKeys>,
-    pub stripe_webhook_secret: Option<SecretString>,
-    pub subscriptions_enabled: bool,
+    pub billing: Billing,
     pub login_limiter: Arc<RateLimiter>,
+    /// Key the login limit on the last `X-Forwarded-For` entry (behind a trusted proxy only).
     pub trust_forwarded_for: bool,
-    pub cors_allowed_origins: Vec<String>,
 }
 
 impl AppState {
-    /// Fails only when the JWT secret cannot be used as a key (empty).
-    pub fn new(pool: PgPool, settings: Settings) -> Result<Self, jsonwebtoken::errors::Error> {
+    /// The state for `settings`, on `pool`. Fails when the settings lack the JWT secret (clap
+    /// requires it whenever the backend serves) or it cannot be used as a key.
+    pub fn new(pool: PgPool, settings: &Settings) -> anyhow::Result<Self> {
+        let Some(jwt_secret) = &settings.jwt_secret else {
+            anyhow::bail!("--jwt-secret (env JWT_SECRET) is required");
+        };
         Ok(AppState {
             pool,
-            jwt: Arc::new(JwtKeys::new(&settings.jwt_secret, settings.jwt_ttl)?),
-            stripe_webhook_secret: settings.stripe_webhook_secret,
-            subscriptions_enabled: settings.subscriptions_enabled,
+            jwt: Arc::new(
+                JwtKeys::new(jwt_secret, settings.jwt_ttl)
+                    .context("JWT_SECRET cannot be used as a signing key")?,
+            ),
+            billing: Billing {
+                enabled: settings.subscriptions_enabled,
+                webhook_secret: settings.stripe_webhook_secret.clone(),
+            },
             login_limiter: Arc::new(RateLimiter::new(
                 settings.login_attempts_per_minute,
                 Duration::from_secs(60),
             )),
             trust_forwarded_for: settings.trust_forwarded_for,
-            cors_allowed_origins: settings.cors_allowed_origins,
         })
+    }
+}
+
+impl FromRef<AppState> for Arc<JwtKeys> {
+    fn from_ref(state: &AppState) -> Self {
+        state.jwt.clone()
     }
 }

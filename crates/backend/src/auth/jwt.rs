@@ -1,9 +1,13 @@
 //! Session tokens: HS256 JWTs with `sub` (user id), `iat` and `exp`, and the [`AuthUser`]
-//! extractor that reads them from `Authorization: Bearer ...`.
+//! extractor that reads them from `Authorization: Bearer ...`. The extractor works with any state
+//! that can hand out the keys (`Arc<JwtKeys>: FromRef<S>`), so this module knows nothing of the
+//! application state.
 
 use std::time::Duration;
 
-use axum::extract::FromRequestParts;
+use std::sync::Arc;
+
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::{header, request::Parts};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::{ExposeSecret, SecretString};
@@ -11,7 +15,6 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::state::AppState;
 
 pub struct JwtKeys {
     encoding: EncodingKey,
@@ -77,10 +80,14 @@ pub struct AuthUser {
     pub id: Uuid,
 }
 
-impl FromRequestParts<AppState> for AuthUser {
+impl<S> FromRequestParts<S> for AuthUser
+where
+    Arc<JwtKeys>: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let token = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -90,7 +97,8 @@ impl FromRequestParts<AppState> for AuthUser {
                 scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
             })
             .ok_or(ApiError::Unauthorized)?;
-        let id = state.jwt.verify(token).ok_or(ApiError::Unauthorized)?;
+        let keys = Arc::<JwtKeys>::from_ref(state);
+        let id = keys.verify(token).ok_or(ApiError::Unauthorized)?;
         Ok(AuthUser { id })
     }
 }

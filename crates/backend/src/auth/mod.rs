@@ -1,10 +1,10 @@
-//! Authentication: argon2id password hashes, HS256 session tokens, the [`AuthUser`] extractor,
-//! the signup/login/me routes and the per-client login rate limit.
+//! Authentication, the domain: argon2id password hashes, HS256 session tokens and the
+//! [`AuthUser`] extractor, email normalisation, and the per-client login rate limit. The
+//! signup/login/me handlers that use them are in `routes::auth`.
 
 pub mod email;
 pub mod jwt;
 pub mod password;
 pub mod rate_limit;
-pub mod routes;
 
 pub use jwt::AuthUser;

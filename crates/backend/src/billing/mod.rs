@@ -1,29 +1,25 @@
-//! Stripe billing: `POST /billing/webhook` and `GET /billing/subscription`.
+//! Stripe billing, the domain: the events the webhook acts on, applying one exactly once, and
+//! whether a user is subscribed. The handlers (`POST /billing/webhook`,
+//! `GET /billing/subscription`) are in `routes::billing`.
 //!
 //! The webhook is the only writer of `subscriptions`. Each event id is inserted into
 //! `stripe_events` in the same database transaction as the state change it causes, so an event
 //! is applied exactly once: a replay (Stripe retries, an attacker re-posting a captured request
 //! within the tolerance) finds its id already there and changes nothing.
 //!
-//! With `SUBSCRIPTIONS_ENABLED=false` these routes are not mounted (404) and
-//! [`is_subscribed`] is true for everyone.
+//! With `SUBSCRIPTIONS_ENABLED=false` the routes are not mounted (404) and
+//! [`Billing::is_subscribed`] is true for everyone.
 
 pub mod signature;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post};
-use axum::Router;
+use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use secrecy::ExposeSecret;
-use serde::Serialize;
-use serde_json::{json, Value};
+use secrecy::SecretString;
+use serde_json::Value;
+use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::auth::AuthUser;
 use crate::error::ApiError;
-use crate::state::AppState;
 
 /// `checkout.session.completed`: the user paid; the subscription becomes active.
 pub const CHECKOUT_COMPLETED: &str = "checkout.session.completed";
@@ -43,62 +39,79 @@ pub const EVENTS: [&str; 4] = [
     SUBSCRIPTION_DELETED,
 ];
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/billing/webhook", post(webhook))
-        .route("/billing/subscription", get(subscription))
+/// Billing as configured: on or off, and the webhook's signing secret.
+#[derive(Debug, Clone)]
+pub struct Billing {
+    pub enabled: bool,
+    pub webhook_secret: Option<SecretString>,
 }
 
-/// Whether the user has access to paid features.
-pub async fn is_subscribed(state: &AppState, user_id: Uuid) -> Result<bool, ApiError> {
-    if !state.subscriptions_enabled {
-        return Ok(true);
+impl Billing {
+    /// Whether the user has access to paid features.
+    pub async fn is_subscribed(&self, pool: &PgPool, user_id: Uuid) -> Result<bool, ApiError> {
+        if !self.enabled {
+            return Ok(true);
+        }
+        let status = sqlx::query_scalar!(
+            "SELECT status FROM subscriptions WHERE user_id = $1",
+            user_id
+        )
+        .fetch_optional(pool)
+        .await?;
+        Ok(status.as_deref() == Some("active"))
     }
-    let status = sqlx::query_scalar!(
-        "SELECT status FROM subscriptions WHERE user_id = $1",
-        user_id
+}
+
+/// What became of one verified event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Seen before: nothing changed.
+    Duplicate,
+    /// Recorded; `applied` is false when it referred to nothing we know.
+    Recorded { applied: bool },
+}
+
+/// Records a verified event (the raw webhook body) and applies it, exactly once.
+pub async fn process(pool: &PgPool, body: &[u8]) -> Result<Outcome, ApiError> {
+    let event: Value = serde_json::from_slice(body).map_err(|_| bad_payload("body is not JSON"))?;
+    let id = str_at(&event, "/id").ok_or_else(|| bad_payload("event has no id"))?;
+    let kind = str_at(&event, "/type").ok_or_else(|| bad_payload("event has no type"))?;
+    let object = event
+        .pointer("/data/object")
+        .cloned()
+        .unwrap_or(Value::Null);
+
+    let mut tx = pool.begin().await?;
+    let fresh = sqlx::query_scalar!(
+        "INSERT INTO stripe_events (id, type) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING id",
+        id,
+        kind
     )
-    .fetch_optional(&state.pool)
-    .await?;
-    Ok(status.as_deref() == Some("active"))
+    .fetch_optional(&mut *tx)
+    .await?
+    .is_some();
+    if !fresh {
+        tx.rollback().await?;
+        tracing::info!(
+            event_id = id,
+            event_type = kind,
+            "duplicate webhook event ignored"
+        );
+        return Ok(Outcome::Duplicate);
+    }
+    let applied = apply(&mut tx, kind, &object).await?;
+    tx.commit().await?;
+    tracing::info!(
+        event_id = id,
+        event_type = kind,
+        applied,
+        "webhook event processed"
+    );
+    Ok(Outcome::Recorded { applied })
 }
 
-#[derive(Serialize)]
-struct SubscriptionBody {
-    /// `none`, `active`, `past_due` or `canceled`.
-    status: String,
-    subscribed: bool,
-    current_period_end: Option<DateTime<Utc>>,
-    updated_at: Option<DateTime<Utc>>,
-}
-
-async fn subscription(
-    State(state): State<AppState>,
-    user: AuthUser,
-) -> Result<axum::Json<SubscriptionBody>, ApiError> {
-    let row = sqlx::query!(
-        "SELECT status, current_period_end, updated_at FROM subscriptions WHERE user_id = $1",
-        user.id
-    )
-    .fetch_optional(&state.pool)
-    .await?;
-    Ok(axum::Json(match row {
-        Some(r) => SubscriptionBody {
-            subscribed: r.status == "active",
-            status: r.status,
-            current_period_end: r.current_period_end,
-            updated_at: Some(r.updated_at),
-        },
-        None => SubscriptionBody {
-            status: "none".into(),
-            subscribed: false,
-            current_period_end: None,
-            updated_at: None,
-        },
-    }))
-}
-
-fn bad_signature(e: signature::SignatureError) -> ApiError {
+/// `400 invalid_signature`: the signature header is missing, stale or does not match.
+pub fn bad_signature(e: signature::SignatureError) -> ApiError {
     ApiError::BadRequest {
         status: StatusCode::BAD_REQUEST,
         code: "invalid_signature",
@@ -116,70 +129,6 @@ fn bad_payload(message: &str) -> ApiError {
 
 fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
     v.pointer(pointer).and_then(Value::as_str)
-}
-
-async fn webhook(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<axum::Json<Value>, ApiError> {
-    let Some(secret) = &state.stripe_webhook_secret else {
-        // Config validation makes this unreachable while billing is mounted; fail closed anyway.
-        return Err(ApiError::NotFound);
-    };
-    let header = headers
-        .get("stripe-signature")
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| bad_signature(signature::SignatureError::Missing))?;
-    let now = Utc::now().timestamp();
-    signature::verify(
-        header,
-        &body,
-        secret.expose_secret(),
-        now,
-        signature::TOLERANCE_SECS,
-    )
-    .map_err(|e| {
-        tracing::warn!(reason = %e, "rejected webhook");
-        bad_signature(e)
-    })?;
-
-    let event: Value =
-        serde_json::from_slice(&body).map_err(|_| bad_payload("body is not JSON"))?;
-    let id = str_at(&event, "/id").ok_or_else(|| bad_payload("event has no id"))?;
-    let kind = str_at(&event, "/type").ok_or_else(|| bad_payload("event has no type"))?;
-    let object = event
-        .pointer("/data/object")
-        .cloned()
-        .unwrap_or(Value::Null);
-
-    let mut tx = state.pool.begin().await?;
-    let fresh = sqlx::query_scalar!(
-        "INSERT INTO stripe_events (id, type) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING id",
-        id,
-        kind
-    )
-    .fetch_optional(&mut *tx)
-    .await?
-    .is_some();
-    if !fresh {
-        tx.rollback().await?;
-        tracing::info!(
-            event_id = id,
-            event_type = kind,
-            "duplicate webhook event ignored"
-        );
-        return Ok(axum::Json(json!({ "received": true, "duplicate": true })));
-    }
-    let applied = apply(&mut tx, kind, &object).await?;
-    tx.commit().await?;
-    tracing::info!(
-        event_id = id,
-        event_type = kind,
-        applied,
-        "webhook event processed"
-    );
-    Ok(axum::Json(json!({ "received": true, "duplicate": false })))
 }
 
 /// Applies one event; `false` when it referred to nothing we know (still recorded as seen,

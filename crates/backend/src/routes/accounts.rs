@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
-use crate::error::{ApiError, Json, Path};
+use crate::error::ApiError;
+use crate::extract::{Json, Path};
 use crate::state::AppState;
 
 pub const ACCOUNT_TYPES: [&str; 4] = ["asset", "liability", "income", "expense"];
@@ -97,55 +98,50 @@ fn valid_kind(kind: &str) -> Result<String, ApiError> {
 async fn list(
     State(state): State<AppState>,
     user: AuthUser,
-) -> Result<axum::Json<Vec<Account>>, ApiError> {
+) -> Result<Json<Vec<Account>>, ApiError> {
+    with_balances(&state, user, None).await.map(Json)
+}
+
+/// One of the caller's accounts with its balance, or 404.
+async fn fetch(state: &AppState, user: AuthUser, id: Uuid) -> Result<Account, ApiError> {
+    with_balances(state, user, Some(id))
+        .await?
+        .pop()
+        .ok_or(ApiError::NotFound)
+}
+
+/// The caller's accounts (or just the one with id `only`) with their balances, oldest first:
+/// the one place balances are computed.
+async fn with_balances(
+    state: &AppState,
+    user: AuthUser,
+    only: Option<Uuid>,
+) -> Result<Vec<Account>, ApiError> {
     let rows = sqlx::query!(
         r#"SELECT a.id, a.name, a.type AS kind, a.created_at,
                   COALESCE((SELECT SUM(t.amount_cents) FROM transactions t
                             WHERE t.debit_account_id = a.id), 0)::bigint AS "debits!",
                   COALESCE((SELECT SUM(t.amount_cents) FROM transactions t
                             WHERE t.credit_account_id = a.id), 0)::bigint AS "credits!"
-           FROM accounts a WHERE a.user_id = $1 ORDER BY a.created_at, a.id"#,
-        user.id
+           FROM accounts a
+           WHERE a.user_id = $1 AND ($2::uuid IS NULL OR a.id = $2)
+           ORDER BY a.created_at, a.id"#,
+        user.id,
+        only
     )
     .fetch_all(&state.pool)
     .await?;
-    Ok(axum::Json(
-        rows.into_iter()
-            .map(|r| Account::new(r.id, r.name, r.kind, r.created_at, r.debits, r.credits))
-            .collect(),
-    ))
-}
-
-/// One of the caller's accounts with its balance, or 404.
-async fn fetch(state: &AppState, user: AuthUser, id: Uuid) -> Result<Account, ApiError> {
-    let r = sqlx::query!(
-        r#"SELECT a.id, a.name, a.type AS kind, a.created_at,
-                  COALESCE((SELECT SUM(t.amount_cents) FROM transactions t
-                            WHERE t.debit_account_id = a.id), 0)::bigint AS "debits!",
-                  COALESCE((SELECT SUM(t.amount_cents) FROM transactions t
-                            WHERE t.credit_account_id = a.id), 0)::bigint AS "credits!"
-           FROM accounts a WHERE a.user_id = $1 AND a.id = $2"#,
-        user.id,
-        id
-    )
-    .fetch_optional(&state.pool)
-    .await?
-    .ok_or(ApiError::NotFound)?;
-    Ok(Account::new(
-        r.id,
-        r.name,
-        r.kind,
-        r.created_at,
-        r.debits,
-        r.credits,
-    ))
+    Ok(rows
+        .into_iter()
+        .map(|r| Account::new(r.id, r.name, r.kind, r.created_at, r.debits, r.credits))
+        .collect())
 }
 
 async fn create(
     State(state): State<AppState>,
     user: AuthUser,
     Json(body): Json<NewAccount>,
-) -> Result<(StatusCode, axum::Json<Account>), ApiError> {
+) -> Result<(StatusCode, Json<Account>), ApiError> {
     let name = valid_name(&body.name)?;
     let kind = valid_kind(&body.kind)?;
     let r = sqlx::query!(
@@ -158,7 +154,7 @@ async fn create(
     .await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(Account::new(r.id, name, kind, r.created_at, 0, 0)),
+        Json(Account::new(r.id, name, kind, r.created_at, 0, 0)),
     ))
 }
 
@@ -166,8 +162,8 @@ async fn show(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<Uuid>,
-) -> Result<axum::Json<Account>, ApiError> {
-    fetch(&state, user, id).await.map(axum::Json)
+) -> Result<Json<Account>, ApiError> {
+    fetch(&state, user, id).await.map(Json)
 }
 
 async fn update(
@@ -175,7 +171,7 @@ async fn update(
     user: AuthUser,
     Path(id): Path<Uuid>,
     Json(body): Json<AccountPatch>,
-) -> Result<axum::Json<Account>, ApiError> {
+) -> Result<Json<Account>, ApiError> {
     let name = body.name.as_deref().map(valid_name).transpose()?;
     let kind = body.kind.as_deref().map(valid_kind).transpose()?;
     let updated = sqlx::query!(
@@ -191,7 +187,7 @@ async fn update(
     if updated.rows_affected() == 0 {
         return Err(ApiError::NotFound);
     }
-    fetch(&state, user, id).await.map(axum::Json)
+    fetch(&state, user, id).await.map(Json)
 }
 
 async fn remove(

@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
-use crate::error::{ApiError, Json, Path, Query};
+use crate::error::ApiError;
+use crate::extract::{Json, Path, Query};
 use crate::state::AppState;
 
 pub const DEFAULT_LIMIT: i64 = 50;
@@ -150,7 +151,7 @@ async fn list(
     State(state): State<AppState>,
     user: AuthUser,
     Query(params): Query<ListParams>,
-) -> Result<axum::Json<Page>, ApiError> {
+) -> Result<Json<Page>, ApiError> {
     let from = params
         .from
         .as_deref()
@@ -219,7 +220,7 @@ async fn list(
     } else {
         None
     };
-    Ok(axum::Json(Page { items, next_cursor }))
+    Ok(Json(Page { items, next_cursor }))
 }
 
 async fn fetch(state: &AppState, user: AuthUser, id: Uuid) -> Result<Transaction, ApiError> {
@@ -239,7 +240,7 @@ async fn create(
     State(state): State<AppState>,
     user: AuthUser,
     Json(body): Json<NewTransaction>,
-) -> Result<(StatusCode, axum::Json<Transaction>), ApiError> {
+) -> Result<(StatusCode, Json<Transaction>), ApiError> {
     let t = Valid {
         date: parse_date("date", &body.date)?,
         amount_cents: body.amount_cents,
@@ -264,15 +265,15 @@ async fn create(
     .fetch_one(&state.pool)
     .await
     .map_err(write_error)?;
-    Ok((StatusCode::CREATED, axum::Json(row)))
+    Ok((StatusCode::CREATED, Json(row)))
 }
 
 async fn show(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<Uuid>,
-) -> Result<axum::Json<Transaction>, ApiError> {
-    fetch(&state, user, id).await.map(axum::Json)
+) -> Result<Json<Transaction>, ApiError> {
+    fetch(&state, user, id).await.map(Json)
 }
 
 async fn update(
@@ -280,7 +281,7 @@ async fn update(
     user: AuthUser,
     Path(id): Path<Uuid>,
     Json(body): Json<TransactionPatch>,
-) -> Result<axum::Json<Transaction>, ApiError> {
+) -> Result<Json<Transaction>, ApiError> {
     let current = fetch(&state, user, id).await?;
     let t = Valid {
         date: match body.date.as_deref() {
@@ -315,7 +316,7 @@ async fn update(
     .await
     .map_err(write_error)?
     .ok_or(ApiError::NotFound)?;
-    Ok(axum::Json(row))
+    Ok(Json(row))
 }
 
 async fn remove(

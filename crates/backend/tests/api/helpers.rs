@@ -1,16 +1,17 @@
-//! `spawn_app()`: a migrated database of its own plus the real router on a real listener.
+//! `spawn_app()`: a migrated database of its own plus the real application, built by the same
+//! `Application::build` as `main`, with test settings (port 0, that database, two workers).
 
-use std::sync::OnceLock;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use backend::db::lazy_pool;
-use backend::state::{AppState, Settings};
+use backend::config::Settings;
+use backend::startup::Application;
 use reqwest::{Response, StatusCode};
 use secrecy::SecretString;
 use serde_json::Value;
-use service_runtime::{ServeArgs, Server};
-use sqlx::postgres::PgConnectOptions;
-use test_support::{Cluster, TestDb};
+use service_runtime::telemetry::{LogArgs, LogFormat};
+use service_runtime::ServeArgs;
+use test_support::TestDb;
 use tokio::task::JoinHandle;
 
 pub const WEBHOOK_SECRET: &str = "whsec_test_0123456789abcdef";
@@ -44,29 +45,13 @@ pub struct TestApp {
     server: JoinHandle<()>,
 }
 
-/// Makes sure a PostgreSQL server is there: `DATABASE_URL`, or one throwaway cluster for this
-/// test binary. The cluster lives in a static (never dropped; test-support's exit hook removes
-/// it), because `test_support::server_url()` alone drops its cluster as soon as it has the URL.
-/// Blocking: call it off the async thread.
-fn ensure_server() {
-    static CLUSTER: OnceLock<Option<Cluster>> = OnceLock::new();
-    CLUSTER.get_or_init(|| match std::env::var("DATABASE_URL") {
-        Ok(url) if !url.is_empty() => None,
-        _ => {
-            let cluster = Cluster::start();
-            // Edition 2021: set_var is safe; this runs once, before any test reads the variable.
-            std::env::set_var("DATABASE_URL", cluster.url());
-            Some(cluster)
-        }
-    });
-}
-
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(Options::default()).await
 }
 
 pub async fn spawn_app_with(options: Options) -> TestApp {
-    tokio::task::spawn_blocking(ensure_server)
+    // Starting the throwaway cluster blocks: do it off the async thread, once per test binary.
+    tokio::task::spawn_blocking(test_support::server_url)
         .await
         .expect("test PostgreSQL");
     let db = TestDb::new().await;
@@ -76,39 +61,44 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     app
 }
 
+/// The settings `main` would parse, with test values: any free port on loopback, the database
+/// at `url`, two worker threads, the test secrets.
+fn settings(url: &str, options: Options) -> Settings {
+    Settings {
+        port: 0,
+        database_url: Some(url.parse().expect("database url")),
+        database_max_connections: 5,
+        database_acquire_timeout: options.acquire_timeout,
+        jwt_secret: Some(SecretString::from(JWT_SECRET)),
+        jwt_ttl: Duration::from_secs(3600),
+        stripe_webhook_secret: Some(SecretString::from(WEBHOOK_SECRET)),
+        subscriptions_enabled: options.subscriptions_enabled,
+        cors_allowed_origins: vec!["http://localhost:3000".parse().expect("origin")],
+        login_attempts_per_minute: options.login_attempts_per_minute,
+        trust_forwarded_for: options.trust_forwarded_for,
+        serve: ServeArgs {
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            workers: 2,
+            ..ServeArgs::default()
+        },
+        log: LogArgs {
+            log_format: LogFormat::Json,
+            log_filter: "info".into(),
+        },
+    }
+}
+
 /// Serves the backend against an already migrated database at `url`.
 pub async fn serve(url: &str, options: Options) -> TestApp {
-    let connect: PgConnectOptions = url.parse().expect("database url");
-    let pool = lazy_pool(connect, 5, options.acquire_timeout);
-    let state = AppState::new(
-        pool.clone(),
-        Settings {
-            jwt_secret: SecretString::from(JWT_SECRET),
-            jwt_ttl: Duration::from_secs(3600),
-            stripe_webhook_secret: Some(SecretString::from(WEBHOOK_SECRET)),
-            subscriptions_enabled: options.subscriptions_enabled,
-            login_attempts_per_minute: options.login_attempts_per_minute,
-            trust_forwarded_for: options.trust_forwarded_for,
-            cors_allowed_origins: vec!["http://localhost:3000".into()],
-        },
-    )
-    .expect("state");
-    let app = backend::app(state);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+    let app = Application::build(settings(url, options))
         .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
+        .expect("the application builds");
+    let addr = app.local_addr().expect("addr");
+    let pool = app.pool().clone();
     // The production server: worker threads with runtimes of their own, sharing the pool
     // (created on the test's runtime) across runtimes exactly as `main` does.
     let server = tokio::spawn(async move {
-        let args = ServeArgs {
-            workers: 2,
-            ..ServeArgs::default()
-        };
-        let _ = Server::new(app, &args)
-            .peer_addr()
-            .serve(listener, std::future::pending::<()>())
-            .await;
+        let _ = app.run_until_stopped(std::future::pending::<()>()).await;
     });
     // reqwest is built without a default crypto provider (see tools::stripe::client).
     let _ = rustls::crypto::ring::default_provider().install_default();

@@ -13,11 +13,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::email::Email;
-use super::jwt::AuthUser;
-use super::password;
-use crate::billing;
-use crate::error::{ApiError, Json};
+use crate::auth::email::Email;
+use crate::auth::jwt::AuthUser;
+use crate::auth::password;
+use crate::error::ApiError;
+use crate::extract::Json;
 use crate::state::AppState;
 
 /// Argon2 cost grows with input; anything longer than this is not a password someone types.
@@ -54,7 +54,7 @@ struct TokenBody {
 async fn signup(
     State(state): State<AppState>,
     Json(body): Json<Credentials>,
-) -> Result<(StatusCode, axum::Json<TokenBody>), ApiError> {
+) -> Result<(StatusCode, Json<TokenBody>), ApiError> {
     let email = Email::parse(&body.email).map_err(|m| ApiError::validation("email", m))?;
     if body.password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(ApiError::validation(
@@ -84,7 +84,7 @@ async fn signup(
         },
         other => other,
     })?;
-    let subscribed = billing::is_subscribed(&state, row.id).await?;
+    let subscribed = state.billing.is_subscribed(&state.pool, row.id).await?;
     let token = state.jwt.issue(row.id)?;
     let user = UserBody {
         id: row.id,
@@ -92,7 +92,7 @@ async fn signup(
         created_at: row.created_at,
         subscribed,
     };
-    Ok((StatusCode::CREATED, axum::Json(TokenBody { token, user })))
+    Ok((StatusCode::CREATED, Json(TokenBody { token, user })))
 }
 
 /// The address the login limit counts against. Behind a trusted proxy every peer is the proxy,
@@ -127,7 +127,7 @@ async fn login(
     connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     Json(body): Json<Credentials>,
-) -> Result<axum::Json<TokenBody>, ApiError> {
+) -> Result<Json<TokenBody>, ApiError> {
     let peer = connect_info.map(|Extension(ConnectInfo(addr))| addr.ip());
     let client = client_ip(peer, &headers, state.trust_forwarded_for);
     state
@@ -161,9 +161,9 @@ async fn login(
         Some(user) if ok => user,
         _ => return Err(ApiError::InvalidCredentials),
     };
-    let subscribed = billing::is_subscribed(&state, user.id).await?;
+    let subscribed = state.billing.is_subscribed(&state.pool, user.id).await?;
     let token = state.jwt.issue(user.id)?;
-    Ok(axum::Json(TokenBody {
+    Ok(Json(TokenBody {
         token,
         user: UserBody {
             id: user.id,
@@ -174,10 +174,7 @@ async fn login(
     }))
 }
 
-async fn me(
-    State(state): State<AppState>,
-    user: AuthUser,
-) -> Result<axum::Json<UserBody>, ApiError> {
+async fn me(State(state): State<AppState>, user: AuthUser) -> Result<Json<UserBody>, ApiError> {
     let row = sqlx::query!(
         "SELECT id, email, created_at FROM users WHERE id = $1",
         user.id
@@ -186,8 +183,8 @@ async fn me(
     .await?
     // A valid token for a user that no longer exists is no longer a session.
     .ok_or(ApiError::Unauthorized)?;
-    let subscribed = billing::is_subscribed(&state, row.id).await?;
-    Ok(axum::Json(UserBody {
+    let subscribed = state.billing.is_subscribed(&state.pool, row.id).await?;
+    Ok(Json(UserBody {
         id: row.id,
         email: row.email,
         created_at: row.created_at,

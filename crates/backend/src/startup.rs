@@ -1,0 +1,109 @@
+//! The one place the backend is assembled, used by `main` and by the tests alike:
+//! [`Application::build`] turns [`Settings`] into a bound listener and a [`Server`] serving
+//! [`app`] (the routes, CORS, JSON fallbacks) with `/healthz`, the access log and the drain
+//! contract from `service_runtime`.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use axum::http::{header, Method};
+use axum::Router;
+use service_runtime::Server;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::config::Settings;
+use crate::db::lazy_pool;
+use crate::routes;
+use crate::state::AppState;
+
+/// The backend, bound and ready to serve.
+pub struct Application {
+    listener: TcpListener,
+    server: Server,
+    pool: PgPool,
+}
+
+impl Application {
+    /// Connects the (lazy) pool, builds the state and the routes, and binds `host:port` from
+    /// `settings` (port 0: any free port; see [`Application::local_addr`]).
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let Some(database) = settings.database_url.clone() else {
+            anyhow::bail!("--database-url (env DATABASE_URL) is required");
+        };
+        let pool = lazy_pool(
+            database,
+            settings.database_max_connections,
+            settings.database_acquire_timeout,
+        );
+        let state = AppState::new(pool.clone(), &settings)?;
+        let routes = app(state, &settings);
+        let listener = settings.serve.bind(settings.port).await?;
+        let closing = pool.clone();
+        let server = Server::new(routes, &settings.serve)
+            .peer_addr() // the login rate limit keys on it
+            .cleanup(async move { closing.close().await });
+        tracing::info!(
+            addr = %listener.local_addr()?,
+            subscriptions_enabled = settings.subscriptions_enabled,
+            "backend listening"
+        );
+        Ok(Application {
+            listener,
+            server,
+            pool,
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The application's pool (tests read and write rows through it).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Serves until `stop` resolves, then drains (see `service_runtime::shutdown`).
+    pub async fn run_until_stopped<S>(self, stop: S) -> std::io::Result<()>
+    where
+        S: std::future::Future + Send,
+        S::Output: std::fmt::Debug,
+    {
+        self.server.serve(self.listener, stop).await
+    }
+}
+
+/// What `main` does once the settings are valid: build the application on a single-threaded
+/// coordinator runtime and serve until SIGTERM/SIGINT/SIGQUIT.
+pub fn run(settings: Settings) -> anyhow::Result<()> {
+    let runtime = service_runtime::server::runtime().context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let app = Application::build(settings).await?;
+        app.run_until_stopped(service_runtime::shutdown::signal())
+            .await?;
+        Ok(())
+    })
+}
+
+/// Every API route with CORS and the JSON fallbacks (`/healthz` and the access log are added
+/// by the server). Billing routes only while subscriptions are enabled.
+pub fn app(state: AppState, settings: &Settings) -> Router {
+    let mut router = Router::new()
+        .merge(routes::auth::router())
+        .merge(routes::accounts::router())
+        .merge(routes::transactions::router());
+    if settings.subscriptions_enabled {
+        router = router.merge(routes::billing::router());
+    }
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(settings.cors_allowed_origins.clone()))
+        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]);
+    router
+        .fallback(routes::not_found)
+        .method_not_allowed_fallback(routes::method_not_allowed)
+        .with_state(state)
+        .layer(cors)
+}
