@@ -15,9 +15,13 @@
 //! `sites/layout.py` implements the same rule for the static checks and the benchmark; the
 //! browser check compares the two byte for byte.
 
+use std::collections::HashMap;
+
 use bytes::Bytes;
 
-use super::load::Files;
+/// URL path -> bytes, as `load::Files` (named here so that `load` depends on this module, for
+/// its error, and not the other way round).
+type Files = HashMap<String, Bytes>;
 
 /// The directory name that marks a file as a partial: includable, never served.
 pub const PARTIALS: &str = "_partials";
