@@ -337,7 +337,7 @@ fmt_int() { awk -v v="$1" 'BEGIN{printf "%.0f", v}'; }
   echo "|---|---|---:|---|---:|"
   cat "$CHECKS"
   echo
-  echo "## Targets (issue 7)"
+  echo "## Targets"
   echo
   echo "| target | measured | |"
   echo "|---|---|---|"

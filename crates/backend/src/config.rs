@@ -86,6 +86,23 @@ pub struct Settings {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub login_attempts_per_minute: u32,
 
+    /// Sign-up attempts allowed per client address per minute (then 429).
+    #[arg(long, env = "SIGNUP_ATTEMPTS_PER_MINUTE", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub signup_attempts_per_minute: u32,
+
+    /// Password hashes (sign-up and login) computed at once; each holds 19 MiB while it runs.
+    /// 0 sizes it from the container's memory limit: half of it, at least 1, at most 2 per CPU.
+    #[arg(long, env = "PASSWORD_HASH_CONCURRENCY", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(0..=1024))]
+    pub password_hash_concurrency: u32,
+
+    /// How long a sign-up or login waits for a free hashing slot before answering 503
+    /// (at most 10s: past that the client is better off retrying).
+    #[arg(long, env = "PASSWORD_HASH_WAIT", default_value = "2s",
+          value_parser = parse_hash_wait)]
+    pub password_hash_wait: Duration,
+
     /// Take the client address for the login limit from the last X-Forwarded-For entry (set this
     /// only behind a proxy that appends it, such as the gateway; otherwise clients can spoof it).
     #[arg(long, env = "TRUST_FORWARDED_FOR", default_value_t = false, action = ArgAction::Set,
@@ -136,6 +153,18 @@ fn parse_jwt_secret(s: &str) -> Result<SecretString, String> {
         ));
     }
     Ok(SecretString::from(s))
+}
+
+/// Upper bound for `PASSWORD_HASH_WAIT`: a request parked longer holds its connection and body
+/// for nothing a retry would not do better.
+const MAX_HASH_WAIT: Duration = Duration::from_secs(10);
+
+fn parse_hash_wait(s: &str) -> Result<Duration, String> {
+    let wait = service_runtime::config::parse_duration(s)?;
+    if wait > MAX_HASH_WAIT {
+        return Err(format!("must be at most {}s", MAX_HASH_WAIT.as_secs()));
+    }
+    Ok(wait)
 }
 
 fn parse_secret(s: &str) -> Result<SecretString, String> {
@@ -201,6 +230,24 @@ mod tests {
         ]);
         assert!(line.contains("CORS_ALLOWED_ORIGINS"), "{line}");
         assert!(line.contains("invalid origin"), "{line}");
+    }
+
+    #[test]
+    fn password_hash_settings_default_to_auto_and_are_bounded() {
+        let base = ["backend", "--database-url", DB, "--jwt-secret", KEY];
+        let cli = try_parse_from::<Cli, _, _>(base)
+            .map_err(|_| ())
+            .expect("parses");
+        assert_eq!(cli.settings.password_hash_concurrency, 0);
+        assert_eq!(cli.settings.password_hash_wait, Duration::from_secs(2));
+        assert_eq!(cli.settings.signup_attempts_per_minute, 10);
+        let mut long = base.to_vec();
+        long.extend(["--password-hash-wait", "1m"]);
+        let line = invalid(&long);
+        assert!(line.contains("PASSWORD_HASH_WAIT"), "{line}");
+        let mut many = base.to_vec();
+        many.extend(["--password-hash-concurrency", "5000"]);
+        assert!(invalid(&many).contains("PASSWORD_HASH_CONCURRENCY"));
     }
 
     #[test]

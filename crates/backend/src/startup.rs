@@ -38,6 +38,7 @@ impl Application {
             settings.database_acquire_timeout,
         );
         let state = AppState::new(pool.clone(), &settings)?;
+        let password_hash_concurrency = state.password_hashes.size();
         let routes = app(state, &settings);
         let listener = settings.serve.bind(settings.port).await?;
         let closing = pool.clone();
@@ -47,6 +48,8 @@ impl Application {
         tracing::info!(
             addr = %listener.local_addr()?,
             subscriptions_enabled = settings.subscriptions_enabled,
+            password_hash_concurrency,
+            memory_limit = service_runtime::limits::memory_limit(),
             "backend listening"
         );
         Ok(Application {

@@ -1,5 +1,5 @@
 //! What the handlers share, built once from the settings: the pool, the session keys, billing,
-//! and the login limit. Extractors take just the part they need through `FromRef` (the session
+//! the login and sign-up limits and the bound on concurrent password hashing. Extractors take just the part they need through `FromRef` (the session
 //! keys, for `AuthUser`), so no domain module depends on this one.
 
 use std::sync::Arc;
@@ -10,6 +10,7 @@ use axum::extract::FromRef;
 use sqlx::PgPool;
 
 use crate::auth::jwt::JwtKeys;
+use crate::auth::password::HashPool;
 use crate::auth::rate_limit::RateLimiter;
 use crate::billing::Billing;
 use crate::config::Settings;
@@ -20,6 +21,8 @@ pub struct AppState {
     pub jwt: Arc<JwtKeys>,
     pub billing: Billing,
     pub login_limiter: Arc<RateLimiter>,
+    pub signup_limiter: Arc<RateLimiter>,
+    pub password_hashes: Arc<HashPool>,
     /// Key the login limit on the last `X-Forwarded-For` entry (behind a trusted proxy only).
     pub trust_forwarded_for: bool,
 }
@@ -44,6 +47,20 @@ impl AppState {
             login_limiter: Arc::new(RateLimiter::new(
                 settings.login_attempts_per_minute,
                 Duration::from_secs(60),
+            )),
+            signup_limiter: Arc::new(RateLimiter::new(
+                settings.signup_attempts_per_minute,
+                Duration::from_secs(60),
+            )),
+            password_hashes: Arc::new(HashPool::new(
+                match settings.password_hash_concurrency {
+                    0 => HashPool::auto_size(
+                        service_runtime::limits::memory_limit(),
+                        service_runtime::server::workers::default_count(),
+                    ),
+                    n => n as usize,
+                },
+                settings.password_hash_wait,
             )),
             trust_forwarded_for: settings.trust_forwarded_for,
         })

@@ -14,6 +14,7 @@
 //! - [`server`]: serving a service's routes: [`ServeArgs`], the acceptor, and [`Server`], which
 //!   mounts `/healthz` and the access log and runs the drain sequence; thread-per-core workers
 //!   ([`server::workers`]) and their coarse timer ([`server::timer`]) live under it.
+//! - [`limits`]: what the container allows (the cgroup memory limit), for sizing pools to fit.
 //! - [`healthcheck`]: the tiny HTTP/1.1 self-probe behind every binary's `healthcheck`
 //!   subcommand, used as the exec-form Docker HEALTHCHECK.
 //!
@@ -23,6 +24,7 @@
 pub mod config;
 pub mod health;
 pub mod healthcheck;
+pub mod limits;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;

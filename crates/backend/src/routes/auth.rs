@@ -1,7 +1,6 @@
 //! `POST /auth/signup`, `POST /auth/login`, `GET /users/me`.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::OnceLock;
 
 use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
@@ -15,7 +14,7 @@ use uuid::Uuid;
 
 use crate::auth::email::Email;
 use crate::auth::jwt::AuthUser;
-use crate::auth::password;
+use crate::auth::rate_limit::RateLimiter;
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::state::AppState;
@@ -51,10 +50,17 @@ struct TokenBody {
     user: UserBody,
 }
 
+/// The caller's address from the connection (and X-Forwarded-For when trusted).
+type Peer = Option<Extension<ConnectInfo<SocketAddr>>>;
+
 async fn signup(
     State(state): State<AppState>,
+    connect_info: Peer,
+    headers: HeaderMap,
     Json(body): Json<Credentials>,
 ) -> Result<(StatusCode, Json<TokenBody>), ApiError> {
+    // Every sign-up costs a password hash: count attempts before doing any work.
+    count_attempt(&state, &state.signup_limiter, connect_info, &headers)?;
     let email = Email::parse(&body.email).map_err(|m| ApiError::validation("email", m))?;
     if body.password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(ApiError::validation(
@@ -65,11 +71,7 @@ async fn signup(
     if body.password.len() > MAX_PASSWORD_BYTES {
         return Err(ApiError::validation("password", "is too long"));
     }
-    let password = body.password;
-    let hash = tokio::task::spawn_blocking(move || password::hash(&password))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
+    let hash = state.password_hashes.hash(body.password).await?;
     let row = sqlx::query!(
         "INSERT INTO users (email, password_hash) VALUES ($1, $2) RETURNING id, created_at",
         email.as_str(),
@@ -115,25 +117,27 @@ fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trust_forwarded_for: boo
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
 }
 
-/// A valid hash of a password nobody has, verified when the email is unknown so that unknown
-/// emails take as long as wrong passwords (no account enumeration by timing).
-fn dummy_hash() -> &'static str {
-    static HASH: OnceLock<String> = OnceLock::new();
-    HASH.get_or_init(|| password::hash("no user has this password").unwrap_or_default())
+/// Counts one attempt by the caller against `limiter`: 429 with Retry-After when over it.
+fn count_attempt(
+    state: &AppState,
+    limiter: &RateLimiter,
+    connect_info: Peer,
+    headers: &HeaderMap,
+) -> Result<(), ApiError> {
+    let peer = connect_info.map(|Extension(ConnectInfo(addr))| addr.ip());
+    let client = client_ip(peer, headers, state.trust_forwarded_for);
+    limiter
+        .check(client)
+        .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })
 }
 
 async fn login(
     State(state): State<AppState>,
-    connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
+    connect_info: Peer,
     headers: HeaderMap,
     Json(body): Json<Credentials>,
 ) -> Result<Json<TokenBody>, ApiError> {
-    let peer = connect_info.map(|Extension(ConnectInfo(addr))| addr.ip());
-    let client = client_ip(peer, &headers, state.trust_forwarded_for);
-    state
-        .login_limiter
-        .check(client)
-        .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
+    count_attempt(&state, &state.login_limiter, connect_info, &headers)?;
 
     // An address that cannot be valid cannot have an account: same answer as a wrong password.
     let email = Email::parse(&body.email).ok();
@@ -148,15 +152,13 @@ async fn login(
         }
         None => None,
     };
-    let stored_hash = user
-        .as_ref()
-        .map(|u| u.password_hash.clone())
-        .unwrap_or_else(|| dummy_hash().to_string());
-    let password = body.password;
-    let ok = password.len() <= MAX_PASSWORD_BYTES
-        && tokio::task::spawn_blocking(move || password::verify(&password, &stored_hash))
-            .await
-            .map_err(ApiError::internal)?;
+    // An unknown email is verified against a dummy hash: it takes as long as a wrong password.
+    let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
+    let ok = body.password.len() <= MAX_PASSWORD_BYTES
+        && state
+            .password_hashes
+            .verify(body.password, stored_hash)
+            .await?;
     let user = match user {
         Some(user) if ok => user,
         _ => return Err(ApiError::InvalidCredentials),

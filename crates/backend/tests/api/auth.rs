@@ -134,6 +134,36 @@ async fn login_is_rate_limited_per_client() {
 }
 
 #[tokio::test]
+async fn signup_is_rate_limited_per_client() {
+    let app = spawn_app_with(Options {
+        signup_attempts_per_minute: 2,
+        ..Options::default()
+    })
+    .await;
+    let signup = |email: &str| json!({"email": email, "password": "correct horse battery"});
+    let res = app
+        .post("/auth/signup", None, &signup("a@example.com"))
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    // Invalid attempts count too: each would otherwise be free probing.
+    let res = app
+        .post("/auth/signup", None, &signup("not-an-email"))
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let res = app
+        .post("/auth/signup", None, &signup("b@example.com"))
+        .await;
+    assert!(res.headers().contains_key("retry-after"));
+    expect_error(res, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    // A separate budget from login's.
+    let res = app
+        .post("/auth/login", None, &signup("a@example.com"))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    app.finish().await;
+}
+
+#[tokio::test]
 async fn behind_a_trusted_proxy_the_limit_is_per_forwarded_client() {
     let app = spawn_app_with(Options {
         login_attempts_per_minute: 2,

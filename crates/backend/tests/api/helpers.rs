@@ -17,10 +17,13 @@ use tokio::task::JoinHandle;
 pub const WEBHOOK_SECRET: &str = "whsec_test_0123456789abcdef";
 pub const JWT_SECRET: &str = "test-jwt-secret-that-is-long-enough-0123";
 
-/// Settings for a test app; `Default` is billing on, generous login limit.
+/// Settings for a test app; `Default` is billing on, generous login and sign-up limits.
 pub struct Options {
     pub subscriptions_enabled: bool,
     pub login_attempts_per_minute: u32,
+    pub signup_attempts_per_minute: u32,
+    pub password_hash_concurrency: u32,
+    pub password_hash_wait: Duration,
     pub trust_forwarded_for: bool,
     pub acquire_timeout: Duration,
 }
@@ -30,6 +33,9 @@ impl Default for Options {
         Options {
             subscriptions_enabled: true,
             login_attempts_per_minute: 100,
+            signup_attempts_per_minute: 100,
+            password_hash_concurrency: 0,
+            password_hash_wait: Duration::from_secs(2),
             trust_forwarded_for: false,
             acquire_timeout: Duration::from_secs(5),
         }
@@ -75,6 +81,9 @@ fn settings(url: &str, options: Options) -> Settings {
         subscriptions_enabled: options.subscriptions_enabled,
         cors_allowed_origins: vec!["http://localhost:3000".parse().expect("origin")],
         login_attempts_per_minute: options.login_attempts_per_minute,
+        signup_attempts_per_minute: options.signup_attempts_per_minute,
+        password_hash_concurrency: options.password_hash_concurrency,
+        password_hash_wait: options.password_hash_wait,
         trust_forwarded_for: options.trust_forwarded_for,
         serve: ServeArgs {
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),

@@ -104,6 +104,20 @@ fn newest_mtime(dir: &Path) -> Option<SystemTime> {
     newest
 }
 
+/// A PostgreSQL cluster of this test's own with the backend's schema migrated in.
+pub async fn migrated_cluster() -> test_support::Cluster {
+    // Starting a cluster blocks (initdb, pg_ctl): off the async threads.
+    let cluster = tokio::task::spawn_blocking(test_support::Cluster::start)
+        .await
+        .expect("test PostgreSQL");
+    let pool = sqlx::PgPool::connect(&cluster.url())
+        .await
+        .expect("connect");
+    backend::MIGRATOR.run(&pool).await.expect("migrate");
+    pool.close().await;
+    cluster
+}
+
 /// One running instance of a service binary on a free loopback port. Killed when dropped.
 pub struct Service {
     pub name: &'static str,

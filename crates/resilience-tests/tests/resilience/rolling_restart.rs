@@ -9,7 +9,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use crate::helpers::{Load, Request, Service, Tally};
+use crate::helpers::{migrated_cluster, Load, Request, Service, Tally};
 use crate::proxy::{Proxy, PROBE_INTERVAL};
 
 const RESTARTS: usize = 3;
@@ -103,15 +103,8 @@ async fn marketing_server_rolling_restart_loses_no_request() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backend_rolling_restart_loses_no_request() {
-    // A cluster of its own (started with blocking calls), like the outage test needs anyway.
-    let cluster = tokio::task::spawn_blocking(test_support::Cluster::start)
-        .await
-        .expect("test PostgreSQL");
-    let pool = sqlx::PgPool::connect(&cluster.url())
-        .await
-        .expect("connect");
-    backend::MIGRATOR.run(&pool).await.expect("migrate");
-    pool.close().await;
+    // A cluster of its own, like the outage test needs anyway.
+    let cluster = migrated_cluster().await;
     let env = vec![
         ("DATABASE_URL", cluster.url()),
         ("JWT_SECRET", crate::db_outage::JWT_SECRET.to_string()),

@@ -29,6 +29,12 @@ use tower::ServiceExt;
 
 use super::timer::CoarseTimer;
 
+/// Threads each worker runtime may start for `spawn_blocking` (tokio's default is 512). The
+/// blocking work here is password hashing, which the backend bounds with its own semaphore,
+/// and the odd DNS lookup; without this cap a burst could start hundreds of threads per worker,
+/// each with its own stack and allocator arena, which is memory a container limit does not have.
+pub const MAX_BLOCKING_THREADS: usize = 4;
+
 /// One worker per available CPU (cgroup CPU limits included), at least one.
 pub fn default_count() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -76,6 +82,7 @@ impl Workers {
             let (tx, rx) = mpsc::unbounded_channel();
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
+                .max_blocking_threads(MAX_BLOCKING_THREADS)
                 .build()?;
             let (app, done_tx, released) = (app.clone(), done_tx.clone(), released.clone());
             let thread = std::thread::Builder::new()
