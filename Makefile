@@ -23,9 +23,14 @@ lint: ## cargo fmt --check, clippy -D warnings, no import cycle between modules 
 test-rust: ## Unit + integration tests (starts a throwaway PostgreSQL unless DATABASE_URL is set)
 	$(CARGO) test --workspace --locked
 
-test-sites: ## Static sites: HTML/CSS/JS checks (no inline code, hashed names) and JS unit tests
+# The browser check serves both sites with the real marketing-server (debug build) in headless
+# Chromium (Debian's `chromium`, installed by .ci/run); a missing browser is a failure, not a skip.
+test-sites: ## Static sites: HTML/CSS/JS checks, JS unit tests, both sites in headless Chromium
 	python3 sites/check.py
-	node --test sites/tests/sites.test.mjs
+	python3 -m unittest discover -s sites/tests -p 'test_*.py'
+	node --test sites/tests/
+	$(CARGO) build --locked -p marketing-server
+	MARKETING_SERVER=$${CARGO_TARGET_DIR:-target}/debug/marketing-server node sites/tests/browser.mjs
 
 # Order: cheap and most likely to fail first. `images` always runs (BuildKit makes an unchanged tree
 # a cache hit), so the end-to-end suite never tests a stale image; it builds the bases it needs.
@@ -92,7 +97,7 @@ e2e: images-if-missing $(E2E_TOOLS) ## End-to-end suite against the prod stack (
 	$(BASES_SH) postgres -- env DOCKER=$(DOCKER) COMPOSE="$(COMPOSE)" PROJECT=$(PROJECT) \
 	  $(E2E_PYTHON) -m pytest -q e2e --ignore=e2e/bases
 
-# Proof that a missing base image is rebuilt on the way to a healthy stack (issue 18): a scratch
+# Proof that a missing base image is rebuilt on the way to a healthy stack: a scratch
 # runtime stand-in name, a scratch image tag and compose project; the builder stage stays cached.
 test-bases: $(E2E_TOOLS) ## A missing base image is rebuilt automatically and the stack comes up
 	DOCKER=$(DOCKER) COMPOSE="$(COMPOSE)" $(E2E_PYTHON) -m pytest -q e2e/bases
@@ -106,7 +111,7 @@ image-sizes: ## Print the final image sizes (target: at most 30 MB each)
 
 .PHONY: offline-bases images images-if-missing start start-prod down db-reset e2e test-bases image-sizes
 
-# --- Kubernetes manifests: offline validation (k8s/, issues 6 and 11) -------------------------
+# --- Kubernetes manifests: offline validation (k8s/) -------------------------
 # Renders every kustomization, validates it strictly against each supported Kubernetes version
 # (built-in kinds) and against the upstream CRD schemas in CRDS_DIR (custom resources: Gateway
 # API, Envoy Gateway, cert-manager, prometheus-operator), lints it, runs the project's policy
@@ -151,7 +156,7 @@ k8s-validate: $(K8S_VENV)/.k8s-tools k8s-render ## Validate k8s/: schemas (Kuber
 
 .PHONY: k8s-tools k8s-render k8s-validate
 
-# --- Benchmarks (bench/, issue 7) ---------------------------------------------------------------
+# --- Benchmarks (bench/) ---------------------------------------------------------------
 # Loopback only, bounded, cleans up after itself. Tune with BENCH_ROUNDS (5), BENCH_DURATION (10s),
 # BENCH_CONNECTIONS (64), BENCH_THREADS (2). Needs wrk and nginx (apt-get install wrk nginx-light),
 # optionally node-express for the Node peer. Results: bench/results/latest.md and BENCHMARKS.md.
@@ -160,7 +165,7 @@ bench: ## Benchmarks against nginx (and Node/express): req/s, p99, RSS, startup,
 
 .PHONY: bench
 
-# --- Backend: sqlx offline query data (.sqlx/, issue 3) -----------------------------------------
+# --- Backend: sqlx offline query data (.sqlx/) -----------------------------------------
 # Builds read the committed .sqlx/ (SQLX_OFFLINE=true in .cargo/config.toml), so neither CI nor the
 # image build needs a database. Both targets compile the backend against a throwaway PostgreSQL
 # with the migrations applied (test-support's `with-postgres`, the cluster the tests use: server
@@ -177,7 +182,7 @@ sqlx-check: ## Fail when .sqlx/ is stale (regenerates into a temp dir and diffs)
 
 .PHONY: sqlx-prepare sqlx-check
 
-# --- Security advisories: offline cargo audit (scripts/audit.sh, .cargo/audit.toml, issue 11) ---
+# --- Security advisories: offline cargo audit (scripts/audit.sh, .cargo/audit.toml) ---
 # The RustSec advisory database is a snapshot beside the repository (no network in CI); point
 # RUSTSEC_DB at a fresher checkout of rustsec/advisory-db to audit against newer advisories.
 RUSTSEC_DB ?= ../shared/rustsec-advisory-db

@@ -1,4 +1,4 @@
-"""Proof for `make start-prod` on a machine without the base images (issue 18): a base image
+"""Proof for `make start-prod` on a machine without the base images: a base image
 missing from the local store is built on the way, and the stack comes up healthy.
 
 The runtime base is the one made missing: its upstream name points at a registry that cannot

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::extract::{Json, Path};
+use crate::routes::touched_one;
 use crate::state::AppState;
 
 pub const ACCOUNT_TYPES: [&str; 4] = ["asset", "liability", "income", "expense"];
@@ -184,9 +185,7 @@ async fn update(
     )
     .execute(&state.pool)
     .await?;
-    if updated.rows_affected() == 0 {
-        return Err(ApiError::NotFound);
-    }
+    touched_one(updated)?;
     fetch(&state, user, id).await.map(Json)
 }
 
@@ -209,8 +208,6 @@ async fn remove(
         },
         _ => ApiError::from(e),
     })?;
-    if deleted.rows_affected() == 0 {
-        return Err(ApiError::NotFound);
-    }
+    touched_one(deleted)?;
     Ok(StatusCode::NO_CONTENT)
 }

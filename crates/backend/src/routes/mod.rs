@@ -8,7 +8,18 @@ pub mod auth;
 pub mod billing;
 pub mod transactions;
 
+use sqlx::postgres::PgQueryResult;
+
 use crate::error::ApiError;
+
+/// An UPDATE or DELETE scoped to the caller's row: `Ok` when it touched that row, 404 when
+/// there was none (missing, or another user's).
+pub fn touched_one(done: PgQueryResult) -> Result<(), ApiError> {
+    match done.rows_affected() {
+        0 => Err(ApiError::NotFound),
+        _ => Ok(()),
+    }
+}
 
 /// Fallback for unknown routes: 404 in the JSON shape.
 pub async fn not_found() -> ApiError {

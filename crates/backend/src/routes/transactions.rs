@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::extract::{Json, Path, Query};
+use crate::routes::touched_one;
 use crate::state::AppState;
 
 pub const DEFAULT_LIMIT: i64 = 50;
@@ -331,9 +332,7 @@ async fn remove(
     )
     .execute(&state.pool)
     .await?;
-    if deleted.rows_affected() == 0 {
-        return Err(ApiError::NotFound);
-    }
+    touched_one(deleted)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
