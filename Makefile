@@ -187,10 +187,18 @@ sqlx-check: ## Fail when .sqlx/ is stale (regenerates into a temp dir and diffs)
 # RUSTSEC_DB at a fresher checkout of rustsec/advisory-db to audit against newer advisories.
 RUSTSEC_DB ?= ../shared/rustsec-advisory-db
 
-audit: ## cargo audit of Cargo.lock against the RustSec snapshot in RUSTSEC_DB, offline
-	RUSTSEC_DB=$(RUSTSEC_DB) CARGO=$(CARGO) scripts/audit.sh
+# cargo-audit (and cargo-fuzz) come as pinned prebuilt wheels into .venv (scripts/cargo-tools.txt);
+# `cargo audit` finds them through PATH.
+CARGO_TOOLS = .venv/.cargo-tools
+$(CARGO_TOOLS): scripts/cargo-tools.txt
+	@[ -x .venv/bin/python ] || python3 -m venv .venv
+	.venv/bin/pip install -q --disable-pip-version-check --require-hashes -r scripts/cargo-tools.txt
+	@touch $@
 
-audit-selftest: ## Prove the audit fails: a fake advisory for a locked crate, in a temp copy of the DB
-	RUSTSEC_DB=$(RUSTSEC_DB) CARGO=$(CARGO) scripts/audit.sh selftest
+audit: $(CARGO_TOOLS) ## cargo audit of Cargo.lock against the RustSec snapshot in RUSTSEC_DB, offline
+	PATH="$(abspath .venv/bin):$$PATH" RUSTSEC_DB=$(RUSTSEC_DB) CARGO=$(CARGO) scripts/audit.sh
+
+audit-selftest: $(CARGO_TOOLS) ## Prove the audit fails: a fake advisory for a locked crate, in a temp copy of the DB
+	PATH="$(abspath .venv/bin):$$PATH" RUSTSEC_DB=$(RUSTSEC_DB) CARGO=$(CARGO) scripts/audit.sh selftest
 
 .PHONY: audit audit-selftest
