@@ -23,9 +23,14 @@ lint: ## cargo fmt --check, clippy -D warnings, no import cycle between modules 
 test-rust: ## Unit + integration tests (starts a throwaway PostgreSQL unless DATABASE_URL is set)
 	$(CARGO) test --workspace --locked
 
-test-sites: ## Static sites: HTML/CSS/JS checks (no inline code, hashed names) and JS unit tests
+# The browser check serves both sites with the real marketing-server (debug build) in headless
+# Chromium (Debian's `chromium`, installed by .ci/run); a missing browser is a failure, not a skip.
+test-sites: ## Static sites: HTML/CSS/JS checks, JS unit tests, both sites in headless Chromium
 	python3 sites/check.py
-	node --test sites/tests/sites.test.mjs
+	python3 -m unittest discover -s sites/tests -p 'test_*.py'
+	node --test sites/tests/
+	$(CARGO) build --locked -p marketing-server
+	MARKETING_SERVER=$${CARGO_TARGET_DIR:-target}/debug/marketing-server node sites/tests/browser.mjs
 
 # Order: cheap and most likely to fail first. `images` always runs (BuildKit makes an unchanged tree
 # a cache hit), so the end-to-end suite never tests a stale image; it builds the bases it needs.
@@ -182,10 +187,18 @@ sqlx-check: ## Fail when .sqlx/ is stale (regenerates into a temp dir and diffs)
 # RUSTSEC_DB at a fresher checkout of rustsec/advisory-db to audit against newer advisories.
 RUSTSEC_DB ?= ../shared/rustsec-advisory-db
 
-audit: ## cargo audit of Cargo.lock against the RustSec snapshot in RUSTSEC_DB, offline
-	RUSTSEC_DB=$(RUSTSEC_DB) CARGO=$(CARGO) scripts/audit.sh
+# cargo-audit (and cargo-fuzz) come as pinned prebuilt wheels into .venv (scripts/cargo-tools.txt);
+# `cargo audit` finds them through PATH.
+CARGO_TOOLS = .venv/.cargo-tools
+$(CARGO_TOOLS): scripts/cargo-tools.txt
+	@[ -x .venv/bin/python ] || python3 -m venv .venv
+	.venv/bin/pip install -q --disable-pip-version-check --require-hashes -r scripts/cargo-tools.txt
+	@touch $@
 
-audit-selftest: ## Prove the audit fails: a fake advisory for a locked crate, in a temp copy of the DB
-	RUSTSEC_DB=$(RUSTSEC_DB) CARGO=$(CARGO) scripts/audit.sh selftest
+audit: $(CARGO_TOOLS) ## cargo audit of Cargo.lock against the RustSec snapshot in RUSTSEC_DB, offline
+	PATH="$(abspath .venv/bin):$$PATH" RUSTSEC_DB=$(RUSTSEC_DB) CARGO=$(CARGO) scripts/audit.sh
+
+audit-selftest: $(CARGO_TOOLS) ## Prove the audit fails: a fake advisory for a locked crate, in a temp copy of the DB
+	PATH="$(abspath .venv/bin):$$PATH" RUSTSEC_DB=$(RUSTSEC_DB) CARGO=$(CARGO) scripts/audit.sh selftest
 
 .PHONY: audit audit-selftest

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import (BACKEND, DOCKER, FRONTEND, IMAGES, MARKETING, PROJECT, SERVICES,
+from conftest import (BACKEND, DOCKER, FRONTEND, IMAGES, MARKETING, PROJECT, ROOT, SERVICES,
                       STRIPE_WEBHOOK_SECRET, TAG, compose, container_id, inspect, run,
                       wait_stack)
 
@@ -212,6 +212,19 @@ def test_frontend_served_with_spa_fallback(stack):
     deep = requests.get(f"{FRONTEND}/accounts/some-client-route", headers={"Accept": "text/html"}, timeout=10)
     assert deep.status_code == 200
     assert deep.text == index.text
+
+
+def test_both_sites_serve_the_shared_modules_as_committed(stack):
+    # The images copy sites/shared/ over each site (docker/Dockerfile, sites/layout.py).
+    shared = ROOT / "sites" / "shared"
+    files = [p for p in sorted(shared.rglob("*")) if p.is_file()]
+    assert files
+    for path in files:
+        for base in (MARKETING, FRONTEND):
+            url = f"{base}/{path.relative_to(shared).as_posix()}"
+            r = requests.get(url, headers={"Accept-Encoding": "identity"}, timeout=10)
+            assert r.status_code == 200, url
+            assert r.content == path.read_bytes(), url
 
 
 def stripe_signature(payload: bytes, secret: str, t: int) -> str:

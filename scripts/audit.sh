@@ -23,7 +23,7 @@ config=.cargo/audit.toml
   exit 1
 }
 "$cargo" audit --version >/dev/null 2>&1 || {
-  echo "error: cargo-audit is not installed (cargo install --locked cargo-audit; .ci/run does it)" >&2
+  echo "error: cargo-audit is not installed (make audit installs it into .venv from scripts/cargo-tools.txt)" >&2
   exit 1
 }
 

@@ -1,7 +1,16 @@
 #!/usr/bin/env python3
-"""Static checks for sites/marketing and sites/frontend (standard library + node).
+"""Static checks for the sites as they are served (standard library + node).
 
-- every HTML file parses and its non-void elements are balanced;
+Each site is checked as marketing-server serves it: its own directory with
+sites/shared/ overlaid (layout.py), so a reference or an import is fine when the
+file exists in either directory, and shared modules are checked in both sites.
+
+- no URL path is provided by two directories of a site, and no asset stem
+  (`money.js`) exists in two of them under different hashes;
+- docker/Dockerfile and compose/docker-compose.yml serve each site from exactly
+  the directories layout.py lists;
+- every HTML page, as served (includes resolved, see layout.py), parses and its
+  non-void elements are balanced; every include names an existing partial;
 - nothing inline that the CSP (`default-src 'self'`) would block: no <script>
   without src, no <style>, no style= attributes, no on*= handlers, no
   javascript: URLs; no scripts, styles, images or fonts from other origins;
@@ -14,6 +23,7 @@ Usage: python3 sites/check.py      (exit 1 and one line per problem on failure)
 
 import hashlib
 import os
+import posixpath
 import re
 import shutil
 import subprocess
@@ -21,8 +31,10 @@ import sys
 import tempfile
 from html.parser import HTMLParser
 
+import layout
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-SITES = [os.path.join(HERE, "marketing"), os.path.join(HERE, "frontend")]
+REPO = os.path.dirname(HERE)
 # Served by marketing-server itself, not a file in the site.
 SERVER_PATHS = {"/runtime-config.js", "/healthz"}
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
@@ -31,7 +43,7 @@ problems = []
 
 
 def problem(path, message):
-    problems.append(f"{os.path.relpath(path, HERE)}: {message}")
+    problems.append(f"{os.path.relpath(path, REPO)}: {message}")
 
 
 class PageChecker(HTMLParser):
@@ -102,20 +114,38 @@ class PageChecker(HTMLParser):
             problem(self.path, f"line {self.getpos()[0]}: inline <script> (CSP blocks it)")
 
 
+class Site:
+    """One served site: its name and URL path -> file map (see layout.py)."""
+
+    def __init__(self, name):
+        self.name = name
+        self.sources, clashes = layout.source_files(name)
+        self.files = {u: p for u, p in self.sources.items() if not layout.is_partial(u)}
+        self.url_of = {path: url for url, path in self.sources.items()}
+        for url, first, second in clashes:
+            problem(second, f"{url} is also provided by {os.path.relpath(first, HERE)} ({name} serves both)")
+        stems = {}
+        for url, path in self.files.items():
+            m = HASHED.match(posixpath.basename(url))
+            if url.startswith("/assets/") and m:
+                key = (m.group("stem"), m.group("ext"))
+                if key in stems:
+                    problem(path, f"{name}: asset {key[0]}.{key[1]} also at {os.path.relpath(stems[key], HERE)}")
+                stems[key] = path
+
+
 def local_target(site, base_path, ref):
-    """Map a reference to a file path in the site, or None for non-file refs."""
+    """Map a reference to a URL path of the site, or None for non-file refs."""
     ref = ref.split("#")[0].split("?")[0]
     if not ref or re.match(r"^[a-z][a-z0-9+.-]*:", ref, re.I) or ref.startswith("//"):
         return None
     if ref in SERVER_PATHS:
         return None
-    if ref.startswith("/"):
-        target = os.path.join(site, ref.lstrip("/"))
-    else:
-        target = os.path.join(os.path.dirname(base_path), ref)
+    base_url = site.url_of[base_path]
+    target = posixpath.normpath(posixpath.join(posixpath.dirname(base_url), ref))
     if ref.endswith("/"):
-        target = os.path.join(target, "index.html")
-    return os.path.normpath(target)
+        target = posixpath.join(target, "index.html")
+    return target
 
 
 def check_ref(site, path, ref, line, embedded):
@@ -127,15 +157,19 @@ def check_ref(site, path, ref, line, embedded):
     target = local_target(site, path, ref)
     if target is None:
         return
-    if not target.startswith(site + os.sep):
+    if not target.startswith("/") or target.startswith("//") or "/../" in target + "/":
         problem(path, f"line {line}: {ref} points outside the site")
-    elif not os.path.isfile(target):
-        problem(path, f"line {line}: {ref} does not exist")
+    elif target not in site.files:
+        problem(path, f"line {line}: {ref} does not exist in the {site.name} site")
 
 
 def check_html(site, path):
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
+    # The page as served: includes resolved (a partial is checked inside every page using it).
+    try:
+        text = layout.served_bytes(site.name, site.sources, site.url_of[path]).decode("utf-8")
+    except layout.IncludeError as e:
+        problem(path, str(e))
+        return
     parser = PageChecker(path)
     try:
         parser.feed(text)
@@ -155,7 +189,7 @@ def check_html(site, path):
     if not parser.has_title:
         problem(path, "no <title>")
     # The SPA shell gets its heading from the view the router renders.
-    spa_shell = site.endswith("frontend") and os.path.basename(path) == "index.html"
+    spa_shell = site.name == "frontend" and site.url_of[path] == "/index.html"
     if parser.h1 != (0 if spa_shell else 1):
         problem(path, f"{parser.h1} <h1> elements (want {0 if spa_shell else 1})")
     for ref, line, embedded in parser.refs:
@@ -179,7 +213,7 @@ def is_module(text):
     return re.search(r"^\s*(import|export)\s", text, re.M) is not None
 
 
-def check_js(site, path, scratch):
+def check_js(site, path, scratch, syntax=True):
     with open(path, encoding="utf-8") as f:
         text = f.read()
     module = is_module(text)
@@ -190,6 +224,8 @@ def check_js(site, path, scratch):
                 check_ref(site, path, ref, text[: m.start()].count("\n") + 1, True)
             else:
                 problem(path, f"bare import {ref!r} (no bundler here)")
+    if not syntax:
+        return
     target = path
     if module:
         target = os.path.join(scratch, os.path.basename(path) + ".mjs")
@@ -211,32 +247,58 @@ def check_hash(path):
         problem(path, f"name hash {m.group('hash')} but content hash {actual} (run sites/rehash.py)")
 
 
+def check_deployments():
+    """The image and the dev stack serve each site from the directories layout.py names."""
+    rel = lambda d: os.path.relpath(d, REPO)
+    dockerfile = os.path.join(REPO, "docker", "Dockerfile")
+    with open(dockerfile, encoding="utf-8") as f:
+        text = f.read()
+    for name, dirs in layout.SITES.items():
+        stage = re.search(rf"^FROM \S+ AS {name}\n(.*?)(?=^FROM |\Z)", text, re.M | re.S)
+        copied = re.findall(r"^COPY (sites/\S+) /site/?$", stage.group(1) if stage else "", re.M)
+        if copied != [rel(d) for d in dirs]:
+            problem(dockerfile, f"stage {name} copies {copied or 'no site'} into /site, want {[rel(d) for d in dirs]}")
+    compose = os.path.join(REPO, "compose", "docker-compose.yml")
+    with open(compose, encoding="utf-8") as f:
+        text = f.read()
+    for name, dirs in layout.SITES.items():
+        want = ":".join("/src/" + rel(d) for d in dirs)
+        service = re.search(rf"^  {name}:\n(.*?)(?=^  \S|^\S|\Z)", text, re.M | re.S)
+        got = re.search(r"SITE_DIR: (\S+)", service.group(1)) if service else None
+        if not got or got.group(1) != want:
+            problem(compose, f"service {name}: SITE_DIR {got.group(1) if got else 'missing'}, want {want}")
+
+
 def main():
     if shutil.which("node") is None:
         print("node is required (apt-get install nodejs)", file=sys.stderr)
         return 2
     counts = {"html": 0, "css": 0, "js": 0, "assets": 0}
+    seen = set()
     with tempfile.TemporaryDirectory() as scratch:
-        for site in SITES:
-            for required in ("index.html", "404.html"):
-                if not os.path.isfile(os.path.join(site, required)):
-                    problem(site, f"missing {required}")
-            for dirpath, _dirs, files in os.walk(site):
-                for name in sorted(files):
-                    path = os.path.join(dirpath, name)
-                    ext = os.path.splitext(name)[1]
-                    if os.path.basename(dirpath) == "assets":
-                        counts["assets"] += 1
-                        check_hash(path)
-                    if ext == ".html":
-                        counts["html"] += 1
-                        check_html(site, path)
-                    elif ext == ".css":
-                        counts["css"] += 1
-                        check_css(site, path)
-                    elif ext in (".js", ".mjs"):
-                        counts["js"] += 1
-                        check_js(site, path, scratch)
+        for name in layout.SITES:
+            site = Site(name)
+            for required in ("/index.html", "/404.html"):
+                if required not in site.files:
+                    problem(layout.SITES[name][0], f"missing {required}")
+            for url, path in sorted(site.files.items()):
+                ext = os.path.splitext(path)[1]
+                # References are checked per site; what a file is by itself, once.
+                first = path not in seen
+                seen.add(path)
+                if url.startswith("/assets/") and first:
+                    counts["assets"] += 1
+                    check_hash(path)
+                if ext == ".html":
+                    counts["html"] += first
+                    check_html(site, path)
+                elif ext == ".css":
+                    counts["css"] += first
+                    check_css(site, path)
+                elif ext in (".js", ".mjs"):
+                    counts["js"] += first
+                    check_js(site, path, scratch, syntax=first)
+    check_deployments()
     for line in problems:
         print(line)
     summary = ", ".join(f"{v} {k}" for k, v in counts.items())

@@ -1,9 +1,11 @@
 // Browser check of both sites as users get them: served by the real
 // marketing-server (with its strict CSP) and run in headless Chromium, driven
-// over the DevTools protocol. Fails on any script error, CSP violation or
-// missing behaviour.
+// over the DevTools protocol on a pipe (no WebSocket, so any node 18+ will do).
+// Fails on any script error, CSP violation or missing behaviour, and fails, not
+// skips, when Chromium or the server binary is missing (`make test-browser`
+// builds the server; .ci/run installs Debian's chromium).
 //
-//   node --experimental-websocket sites/tests/browser.mjs
+//   node sites/tests/browser.mjs
 //
 // Env: MARKETING_SERVER (default target/debug/marketing-server), CHROMIUM
 // (default: chromium on PATH), BACKEND_URL (optional: a running backend; with
@@ -11,10 +13,9 @@
 // billing; FRONTEND_PORT then pins the SPA's port so that the backend's
 // CORS_ALLOWED_ORIGINS can list http://127.0.0.1:FRONTEND_PORT. Without it the
 // frontend is pointed at a closed port and must show the connection error).
-// Skips (exit 0) when the server or Chromium is absent.
 
-import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -27,10 +28,16 @@ const serverBin = process.env.MARKETING_SERVER || join(repo, "target", "debug", 
 const chromium = process.env.CHROMIUM || ["chromium", "chromium-browser", "google-chrome"].find(
   (name) => spawnSync("sh", ["-c", `command -v ${name}`]).status === 0,
 );
-if (!existsSync(serverBin) || !chromium || typeof WebSocket === "undefined") {
-  console.log(`browser check skipped (server: ${existsSync(serverBin)}, chromium: ${Boolean(chromium)}, WebSocket: ${typeof WebSocket !== "undefined"})`);
-  process.exit(0);
+if (!existsSync(serverBin)) {
+  console.error(`browser check: no marketing-server at ${serverBin} (cargo build -p marketing-server, or set MARKETING_SERVER)`);
+  process.exit(1);
 }
+if (!chromium) {
+  console.error("browser check: no Chromium on PATH (apt-get install chromium, or set CHROMIUM)");
+  process.exit(1);
+}
+// The directories each site is served from, overlaid (sites/layout.py): SITE_DIR takes them all.
+const layers = JSON.parse(execFileSync("python3", ["-c", "import json, layout; print(json.dumps(layout.SITES))"], { cwd: join(repo, "sites") }));
 
 const children = [];
 const cleanups = [];
@@ -44,7 +51,9 @@ function cleanup() {
     }
   }
 }
+let shuttingDown = false;
 async function shutdown() {
+  shuttingDown = true;
   const exits = children.filter((c) => c.exitCode === null && c.signalCode === null)
     .map((c) => new Promise((ok) => c.once("exit", ok)));
   for (const child of children) child.kill("SIGTERM");
@@ -69,7 +78,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function startSite(dir, env, fixedPort) {
   const port = fixedPort || await freePort();
   const child = spawn(serverBin, [], {
-    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", SITE_DIR: join(repo, "sites", dir), LOG_FORMAT: "json", RUST_LOG: "warn", ...env },
+    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", SITE_DIR: layers[dir].join(":"), LOG_FORMAT: "json", RUST_LOG: "warn", ...env },
     stdio: ["ignore", "ignore", "pipe"],
   });
   let stderr = "";
@@ -89,55 +98,56 @@ async function startSite(dir, env, fixedPort) {
   throw new Error(`marketing-server did not start: ${stderr}`);
 }
 
-async function startChromium() {
+// Chromium with the DevTools protocol on fds 3 (commands in) and 4 (events and answers out),
+// each message a JSON text ended by a NUL byte.
+function startChromium() {
   const profile = mkdtempSync(join(tmpdir(), "ledgerly-chrome-"));
   cleanups.push(() => rmSync(profile, { recursive: true, force: true, maxRetries: 5 }));
   const child = spawn(chromium, [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
-    "--disable-background-networking", `--user-data-dir=${profile}`, "--remote-debugging-port=0", "about:blank",
-  ], { stdio: ["ignore", "ignore", "pipe"] });
+    "--disable-background-networking", `--user-data-dir=${profile}`, "--remote-debugging-pipe", "about:blank",
+  ], { stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"] });
   children.push(child);
-  return new Promise((ok, fail) => {
-    let buf = "";
-    const timer = setTimeout(() => fail(new Error(`chromium did not start: ${buf.slice(-500)}`)), 30000);
-    child.stderr.on("data", (d) => {
-      buf += d;
-      const m = /DevTools listening on (ws:\/\/\S+)/.exec(buf);
-      if (m) {
-        clearTimeout(timer);
-        ok(m[1]);
-      }
-    });
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr = (stderr + d).slice(-2000)));
+  child.on("exit", (code, signal) => {
+    if (!shuttingDown) {
+      console.error(`chromium exited (${code ?? signal}): ${stderr}`);
+      process.exit(1);
+    }
   });
+  return new Cdp(child.stdio[3], child.stdio[4]);
 }
 
 class Cdp {
-  constructor(url) {
-    this.ws = new WebSocket(url);
+  constructor(input, output) {
+    this.input = input;
     this.id = 0;
     this.pending = new Map();
     this.listeners = [];
-    this.ws.onmessage = (event) => {
-      const msg = JSON.parse(event.data);
-      if (msg.id && this.pending.has(msg.id)) {
-        const { ok, fail } = this.pending.get(msg.id);
-        this.pending.delete(msg.id);
-        if (msg.error) fail(new Error(msg.error.message));
-        else ok(msg.result);
-      } else if (msg.method) {
-        this.listeners.forEach((fn) => fn(msg));
+    let buf = Buffer.alloc(0);
+    output.on("data", (chunk) => {
+      buf = Buffer.concat([buf, chunk]);
+      let end;
+      while ((end = buf.indexOf(0)) !== -1) {
+        this.dispatch(JSON.parse(buf.subarray(0, end).toString("utf8")));
+        buf = buf.subarray(end + 1);
       }
-    };
-  }
-  open() {
-    return new Promise((ok, fail) => {
-      this.ws.onopen = ok;
-      this.ws.onerror = fail;
     });
+  }
+  dispatch(msg) {
+    if (msg.id && this.pending.has(msg.id)) {
+      const { ok, fail } = this.pending.get(msg.id);
+      this.pending.delete(msg.id);
+      if (msg.error) fail(new Error(msg.error.message));
+      else ok(msg.result);
+    } else if (msg.method) {
+      this.listeners.forEach((fn) => fn(msg));
+    }
   }
   send(method, params = {}, sessionId) {
     const id = ++this.id;
-    this.ws.send(JSON.stringify({ id, method, params, sessionId }));
+    this.input.write(JSON.stringify({ id, method, params, sessionId }) + "\0");
     return new Promise((ok, fail) => this.pending.set(id, { ok, fail }));
   }
 }
@@ -202,27 +212,42 @@ function expectNoErrors(page, allowed = []) {
   assert.deepEqual(errors, [], "no script errors or CSP violations");
 }
 
-const wsUrl = await startChromium();
-const cdp = new Cdp(wsUrl);
-await cdp.open();
+const cdp = startChromium();
 
 // --- marketing ---------------------------------------------------------------
 const marketing = await startSite("marketing", { PUBLIC_APP_URL: "https://app.example.test" });
 const m = await newPage(cdp);
 
-await check("marketing: landing page renders the chart from the vendor kit under the CSP", async () => {
+await check("marketing: landing page draws the chart from the page's own figures under the CSP", async () => {
   await m.goto(`${marketing}/`);
-  await m.waitFor("document.querySelector('#cashflow-chart svg.lc-svg rect')", "chart bars");
-  const bars = await m.eval("document.querySelectorAll('#cashflow-chart .lc-series rect').length");
+  await m.waitFor("document.querySelector('#cashflow-chart svg.chart-svg rect')", "chart bars");
+  const bars = await m.eval("document.querySelectorAll('#cashflow-chart .chart-series rect').length");
   assert.equal(bars, 24, "12 months x 2 series");
+  assert.match(await m.eval("document.querySelector('#cashflow-chart .chart-series-0 rect:last-child title').textContent"),
+    /^Oct 2026: Income \$14,738\.93, Expenses \$15,968\.24$/, "each bar names its exact figures");
+  assert.equal(await m.eval("document.querySelector('.chart-data').classList.contains('visually-hidden')"), true, "the table stays for screen readers only");
   assert.equal(await m.eval("getComputedStyle(document.querySelector('.hero .wrap')).display"), "grid", "stylesheet applied");
   assert.equal(await m.eval("document.querySelector('a[data-app-path=\"/signup\"]').href"), "https://app.example.test/signup", "app links from runtime config");
   expectNoErrors(m);
 });
 
+await check("marketing: without JavaScript the landing page shows the figures as a table", async () => {
+  await m.send("Emulation.setScriptExecutionDisabled", { value: true });
+  try {
+    await m.goto(`${marketing}/`);
+    assert.equal(await m.eval("document.querySelector('#cashflow-chart svg')"), null);
+    assert.equal(await m.eval("document.querySelectorAll('.chart-data tbody tr').length"), 12);
+    assert.ok(await m.eval("document.querySelector('.chart-data table').getBoundingClientRect().height > 200"), "table visible");
+  } finally {
+    await m.send("Emulation.setScriptExecutionDisabled", { value: false });
+  }
+  expectNoErrors(m);
+});
+
 await check("marketing: pricing switches period and currency", async () => {
   await m.goto(`${marketing}/pricing.html`);
-  await m.waitFor("document.querySelector('[data-plan=studio] .amount').textContent === '$19'", "USD monthly price");
+  await m.waitFor("!document.getElementById('plans').hasAttribute('aria-busy')", "pricing.js set up");
+  assert.equal(await m.eval("document.querySelector('[data-plan=studio] .amount').textContent"), "$19", "USD monthly price");
   await m.eval("document.querySelector('[data-period=yearly]').click()");
   assert.equal(await m.eval("document.querySelector('[data-plan=studio] .amount').textContent"), "$15.83");
   assert.match(await m.eval("document.querySelector('[data-plan=studio] .price-note').textContent"), /\$190 yearly/);
@@ -230,6 +255,29 @@ await check("marketing: pricing switches period and currency", async () => {
   await m.eval("const s = document.getElementById('currency'); s.value = 'EUR'; s.dispatchEvent(new Event('change'))");
   assert.match(await m.eval("document.querySelector('[data-plan=solo] .amount').textContent"), /^€7\.50$|^7,50\s?€$/);
   expectNoErrors(m);
+});
+
+await check("marketing: pages are served with their partials resolved exactly as sites/layout.py resolves them", async () => {
+  const exported = mkdtempSync(join(tmpdir(), "ledgerly-export-"));
+  cleanups.push(() => rmSync(exported, { recursive: true, force: true }));
+  execFileSync("python3", [join(repo, "sites", "layout.py"), "export", "marketing", exported]);
+  for (const page of ["index.html", "pricing.html", "about.html", "404.html"]) {
+    const served = Buffer.from(await (await fetch(`${marketing}/${page}`)).arrayBuffer());
+    assert.ok(served.equals(readFileSync(join(exported, page))), `${page} as served = as exported`);
+    assert.ok(!served.includes("<!--#"), `${page} has no directive left`);
+  }
+  for (const path of ["/_partials/header.html", "/_partials/"]) {
+    assert.equal((await fetch(`${marketing}${path}`)).status, 404, `${path} is never served`);
+  }
+});
+
+await check("marketing: the shared header marks the current page", async () => {
+  for (const [path, current] of [["/", "/"], ["/index.html", "/"], ["/pricing.html", "/pricing.html"], ["/about", "/about.html"], ["/no-such-page", null]]) {
+    await m.goto(`${marketing}${path}`);
+    const marked = await m.eval("[...document.querySelectorAll('#site-nav [aria-current=page]')].map((a) => a.getAttribute('href'))");
+    assert.deepEqual(marked, current ? [current] : [], path);
+  }
+  expectNoErrors(m, [/status of 404/]);
 });
 
 await check("marketing: about page and 404 page", async () => {
@@ -332,7 +380,6 @@ if (!process.env.BACKEND_URL) {
   });
 }
 
-cdp.ws.close();
 await shutdown();
 console.log(problems.length ? `browser check: ${problems.length} failed, ${checks} passed` : `browser check: ok (${checks} checks)`);
 process.exit(problems.length ? 1 : 0);

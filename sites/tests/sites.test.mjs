@@ -1,23 +1,45 @@
 // Unit tests for the sites' JavaScript that runs without a DOM.
 // Run: node --test sites/tests/   (node 18+; no npm packages)
-import { test } from "node:test";
+//
+// Modules are imported from a copy of each site as marketing-server serves it (its directory
+// with sites/shared/ overlaid, as sites/layout.py says), so `./money.<hash>.js` resolves the
+// same way it does in a browser.
+import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync } from "node:fs";
-import { createRequire } from "node:module";
+import { execFileSync } from "node:child_process";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const asset = (site, stem, ext) => {
-  const dir = join(here, "..", site, "assets");
-  const name = readdirSync(dir).find((f) => new RegExp(`^${stem}\\.[0-9a-f]{10}\\.${ext}$`).test(f));
-  assert.ok(name, `${site}/assets/${stem}.<hash>.${ext} exists`);
-  return join(dir, name);
-};
+const sitesDir = join(dirname(fileURLToPath(import.meta.url)), "..");
+const layers = JSON.parse(execFileSync("python3", ["-c", "import json, layout; print(json.dumps(layout.SITES))"], { cwd: sitesDir }));
+const scratch = mkdtempSync(join(tmpdir(), "ledgerly-sites-"));
+after(() => rmSync(scratch, { recursive: true, force: true }));
 
-const money = await import(pathToFileURL(asset("frontend", "money", "js")));
-const config = await import(pathToFileURL(asset("frontend", "config", "js")));
-const kit = createRequire(import.meta.url)(asset("marketing", "vendor", "js"));
+function served(site) {
+  const dir = join(scratch, site);
+  for (const layer of layers[site]) cpSync(layer, dir, { recursive: true });
+  return dir;
+}
+const marketingDir = served("marketing");
+const frontendDir = served("frontend");
+
+function assetPath(dir, stem, ext) {
+  const name = readdirSync(join(dir, "assets")).find((f) => new RegExp(`^${stem}\\.[0-9a-f]{10}\\.${ext}$`).test(f));
+  assert.ok(name, `assets/${stem}.<hash>.${ext} exists in ${dir}`);
+  return join(dir, "assets", name);
+}
+const load = (dir, stem) => import(pathToFileURL(assetPath(dir, stem, "js")));
+
+const money = await load(frontendDir, "money");
+const config = await load(frontendDir, "config");
+const pricing = await load(marketingDir, "pricing");
+const cashflow = await load(marketingDir, "cashflow");
+
+test("both sites serve the same money module", () => {
+  assert.deepEqual(readFileSync(assetPath(marketingDir, "money", "js")), readFileSync(assetPath(frontendDir, "money", "js")));
+});
 
 test("amounts typed as decimals become exact integer cents", () => {
   const cases = {
@@ -41,11 +63,42 @@ test("cents are shown with two decimals and thousands separators", () => {
   assert.equal(money.formatCents(5), "0.05");
   assert.equal(money.formatCents(-5), "-0.05");
   assert.equal(money.formatCents(123456789), "1,234,567.89");
+  assert.equal(money.formatCents(-123456), "-1,234.56");
   assert.equal(money.formatCents(100), "1.00");
   assert.equal(money.formatCents(1.5), "—");
   for (const cents of [1, 99, 100, 101, 123456, 99999999999999]) {
     assert.equal(money.parseAmountToCents(money.formatCents(cents)), cents);
   }
+});
+
+test("minor units become exact decimal strings in the currency's precision", () => {
+  assert.equal(money.toDecimalString(1583), "15.83");
+  assert.equal(money.toDecimalString(-5), "-0.05");
+  assert.equal(money.toDecimalString(1400, 0), "1400");
+  assert.equal(money.toDecimalString(1234, 3), "1.234");
+  assert.equal(money.toDecimalString(99999999999999), "999999999999.99");
+  assert.equal(money.minorUnits("USD"), 2);
+  assert.equal(money.minorUnits("JPY"), 0);
+  assert.equal(money.minorUnits("KWD"), 3);
+});
+
+test("money is formatted with the currency's symbol, exactly", () => {
+  const en = { locale: "en-US" };
+  assert.equal(money.formatMoney(1583, "USD", en), "$15.83");
+  assert.equal(money.formatMoney(1900, "USD", { ...en, dropZeroFraction: true }), "$19");
+  assert.equal(money.formatMoney(1580, "USD", { ...en, dropZeroFraction: true }), "$15.80");
+  assert.equal(money.formatMoney(1400, "JPY", en), "¥1,400");
+  assert.equal(money.formatMoney(750, "EUR", en), "€7.50");
+  assert.equal(money.formatMoney(2127397, "USD", { ...en, compact: true }), "$21.3K");
+  assert.equal(money.formatMoney(1.5, "USD", en), "—");
+});
+
+test("division rounds half to even", () => {
+  assert.equal(money.divideHalfEven(19000, 12), 1583);
+  assert.equal(money.divideHalfEven(25, 10), 2);
+  assert.equal(money.divideHalfEven(35, 10), 4);
+  assert.equal(money.divideHalfEven(26, 10), 3);
+  assert.equal(money.divideHalfEven(-25, 10), -2);
 });
 
 test("the API URL comes from runtime config, with a safe fallback", () => {
@@ -57,34 +110,49 @@ test("the API URL comes from runtime config, with a safe fallback", () => {
   assert.equal(config.apiUrl({ API_URL: "" }), "http://localhost:5000");
 });
 
-test("vendor kit: money helpers are exact", () => {
-  assert.equal(kit.money.parseAmount("1,234.56"), 123456);
-  assert.equal(kit.money.parseAmount("12", 0), 12);
-  assert.throws(() => kit.money.parseAmount("1.234"));
-  assert.equal(kit.money.toDecimalString(-5), "-0.05");
-  assert.deepEqual(kit.money.allocate(100, [1, 1, 1]), [34, 33, 33]);
-  assert.equal(kit.money.applyBasisPoints(1999, 2000), 400);
-  assert.equal(kit.money.roundHalfEven(25, 10), 2);
-  assert.equal(kit.money.roundHalfEven(35, 10), 4);
-  assert.equal(kit.money.convert(10000, "USD", "JPY", "151.5"), 15150);
+test("pricing: yearly plans bill ten months for twelve", () => {
+  assert.deepEqual(pricing.price("studio", "USD", "monthly"), { perMonth: 1900, total: 1900, saving: 0 });
+  assert.deepEqual(pricing.price("studio", "USD", "yearly"), { perMonth: 1583, total: 19000, saving: 3800 });
+  assert.deepEqual(pricing.price("solo", "JPY", "yearly"), { perMonth: 1167, total: 14000, saving: 2800 });
+  assert.throws(() => pricing.price("studio", "CHF", "monthly"));
+  assert.throws(() => pricing.price("enterprise", "USD", "monthly"));
 });
 
-test("vendor kit: the demo studio's books balance", () => {
-  const ledger = kit.demo.ledger();
-  assert.equal(ledger.trialBalance().balanced, true);
-  const months = ledger.monthly();
-  assert.equal(months.length, 24);
-  assert.ok(months.every((m) => m.income > 0 && m.expenses > 0));
-  assert.equal(ledger.balance(5), 0, "the equipment loan is paid off");
+test("pricing: the browser's region picks a priced currency", () => {
+  assert.equal(pricing.guessCurrency(["en-GB"]), "GBP");
+  assert.equal(pricing.guessCurrency(["de-AT", "en"]), "EUR");
+  assert.equal(pricing.guessCurrency(["fr", "ja-JP"]), "JPY");
+  assert.equal(pricing.guessCurrency(["en-NZ", "de"]), null);
+  assert.equal(pricing.guessCurrency(["not a tag", "en-CA"]), "CAD");
+  assert.equal(pricing.guessCurrency([]), null);
 });
 
-test("vendor kit: prices, dates and reference data", () => {
-  assert.deepEqual(kit.pricing.price("studio", "USD", "yearly"),
-    { plan: "studio", currency: "USD", period: "yearly", totalMinor: 19000, perMonthMinor: 1583, savingMinor: 3800 });
-  assert.equal(kit.reference.currency("JPY").minorUnits, 0);
-  assert.equal(kit.reference.country("DE").currency, "EUR");
-  assert.equal(kit.reference.guessCurrency(["en-GB"], kit.pricing.currencies), "GBP");
-  assert.equal(kit.dates.addMonths("2024-01-31", 1), "2024-02-29");
-  assert.throws(() => kit.dates.parse("2025-02-29"));
-  assert.deepEqual(kit.scales.ticks(0, 100, 5), [0, 20, 40, 60, 80, 100]);
+test("pricing.html shows the USD monthly prices that pricing.js charges", () => {
+  const html = readFileSync(join(marketingDir, "pricing.html"), "utf8");
+  const shown = [...html.matchAll(/data-plan="(\w+)">[\s\S]*?<span class="amount">([^<]+)<\/span>/g)];
+  assert.deepEqual(shown.map((m) => m[1]), Object.keys(pricing.PRICES.USD));
+  for (const [, plan, amount] of shown) {
+    assert.equal(amount, money.formatMoney(pricing.PRICES.USD[plan], "USD", { locale: "en-US", dropZeroFraction: true }), plan);
+  }
+});
+
+test("landing chart: the figures in index.html are twelve consecutive months of exact amounts", () => {
+  const html = readFileSync(join(marketingDir, "index.html"), "utf8");
+  const rows = [...html.matchAll(/<tr><th scope="row"><time datetime="(\d{4}-\d{2})">[^<]+<\/time><\/th><td>([^<]+)<\/td><td>([^<]+)<\/td><\/tr>/g)];
+  assert.equal(rows.length, 12);
+  rows.forEach(([, month, income, expenses], i) => {
+    if (i > 0) {
+      const [y, m] = rows[i - 1][1].split("-").map(Number);
+      assert.equal(month, m === 12 ? `${y + 1}-01` : `${y}-${String(m + 1).padStart(2, "0")}`);
+    }
+    assert.ok(money.parseAmountToCents(income) > 0 && money.parseAmountToCents(expenses) > 0, month);
+  });
+});
+
+test("landing chart: axis ticks are round and cover the largest bar", () => {
+  assert.deepEqual(cashflow.ticks(2497116), [0, 500000, 1000000, 1500000, 2000000, 2500000]);
+  assert.deepEqual(cashflow.ticks(100), [0, 20, 40, 60, 80, 100]);
+  assert.deepEqual(cashflow.ticks(999), [0, 200, 400, 600, 800, 1000]);
+  assert.deepEqual(cashflow.ticks(3), [0, 1, 2, 3]);
+  assert.deepEqual(cashflow.ticks(0), [0]);
 });

@@ -126,6 +126,12 @@ impl IntoResponse for ApiError {
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
+            // Every 503 says when to come back: the pool waited its acquire timeout already.
+            ApiError::DatabaseUnavailable(_) => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
             ApiError::Unauthorized | ApiError::InvalidCredentials => {
                 response
                     .headers_mut()

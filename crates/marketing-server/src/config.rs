@@ -2,7 +2,9 @@
 //! `/runtime-config.js` and the Content-Security-Policy derived from them.
 //!
 //! `SITE_DIR` is checked after parsing (not by clap) so that `marketing-server healthcheck` keeps
-//! working in an environment without a site, e.g. a probe run from another container.
+//! working in an environment without a site, e.g. a probe run from another container. It may list
+//! several directories, `:`-separated like `PATH`, that are served overlaid: the development stack
+//! serves `sites/marketing:sites/shared` (the images copy both into one `/site` instead).
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -27,9 +29,10 @@ pub struct Cli {
     /// Port to listen on.
     #[arg(long, env = "PORT", default_value_t = DEFAULT_PORT)]
     pub port: u16,
-    /// Directory with the site; it is loaded into memory once at start.
-    #[arg(long, env = "SITE_DIR", default_value = "/site")]
-    pub site_dir: PathBuf,
+    /// Directory with the site; it is loaded into memory once at start. Several, separated by
+    /// ':', are overlaid into one site (a path that two of them provide is an error).
+    #[arg(long, env = "SITE_DIR", default_value = "/site", value_delimiter = ':')]
+    pub site_dir: Vec<PathBuf>,
     /// Single-page-app mode: unknown extensionless paths that accept HTML get index.html.
     #[arg(long, env = "SPA", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     pub spa: bool,
@@ -61,7 +64,8 @@ fn header_text(s: &str) -> Result<String, String> {
 /// What the server needs once the command line is parsed and checked.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub site_dir: PathBuf,
+    /// The site's directories, overlaid in this order (at least one).
+    pub site_dirs: Vec<PathBuf>,
     pub spa: bool,
     /// The Content-Security-Policy sent on every response.
     pub content_security_policy: String,
@@ -84,18 +88,19 @@ impl Settings {
         cli: &Cli,
         env: impl IntoIterator<Item = (OsString, OsString)>,
     ) -> Result<Self, SettingsError> {
-        let site_dir = &cli.site_dir;
-        let reason = match std::fs::metadata(site_dir) {
-            Ok(m) if m.is_dir() => None,
-            Ok(_) => Some("not a directory"),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some("no such directory"),
-            Err(_) => Some("cannot be read"),
-        };
-        if let Some(reason) = reason {
-            return Err(SettingsError::SiteDir {
-                path: site_dir.display().to_string(),
-                reason,
-            });
+        for site_dir in &cli.site_dir {
+            let reason = match std::fs::metadata(site_dir) {
+                Ok(m) if m.is_dir() => None,
+                Ok(_) => Some("not a directory"),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some("no such directory"),
+                Err(_) => Some("cannot be read"),
+            };
+            if let Some(reason) = reason {
+                return Err(SettingsError::SiteDir {
+                    path: site_dir.display().to_string(),
+                    reason,
+                });
+            }
         }
         let mut public = Vec::new();
         for (name, value) in env {
@@ -121,11 +126,21 @@ impl Settings {
             .clone()
             .unwrap_or_else(|| default_csp(api_url));
         Ok(Settings {
-            site_dir: site_dir.clone(),
+            site_dirs: cli.site_dir.clone(),
             spa: cli.spa,
             content_security_policy,
             public,
         })
+    }
+
+    /// `SITE_DIR` as it would be written: the directories joined with `:`.
+    pub fn site_dir_display(&self) -> String {
+        let dirs: Vec<_> = self
+            .site_dirs
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect();
+        dirs.join(":")
     }
 }
 

@@ -1,7 +1,7 @@
 //! `marketing-server`: serves a static site (the marketing site, or the frontend SPA with
 //! `--spa`) from memory, built to out-serve nginx with `sendfile`/`gzip_static` on the same box.
 //!
-//! At start the whole `SITE_DIR` is read, compressed (gzip and brotli, or the site's own `x.gz` /
+//! At start the whole `SITE_DIR` (one directory, or several overlaid) is read, compressed (gzip and brotli, or the site's own `x.gz` /
 //! `x.br` siblings) and turned into precomputed responses with strong ETags, cache headers
 //! (`immutable` for content-hashed names such as `app.3f9c2b1a.js`, `no-cache` otherwise) and
 //! security headers. A request is then a lookup and two reference-count increments. Fresh
@@ -43,7 +43,7 @@ pub fn run(cli: &Cli, settings: &Settings) -> anyhow::Result<()> {
     let site = Arc::new(Site::load(settings).context("cannot load the site")?);
     let stats = site.stats();
     tracing::info!(
-        site_dir = %settings.site_dir.display(),
+        site_dir = %settings.site_dir_display(),
         spa = settings.spa,
         files = stats.files,
         identity_bytes = stats.identity_bytes,

@@ -48,6 +48,8 @@ async fn database_outage_answers_503_and_recovers_without_restart() {
             &serde_json::json!({"email": "ann@example.com", "password": "correct horse battery"}),
         )
         .await;
+    // Like every 503 of the API, it says when to retry.
+    assert_eq!(res.headers()["retry-after"], "1");
     expect_error(res, StatusCode::SERVICE_UNAVAILABLE, "database_unavailable").await;
     let health = app.get("/healthz", None).await;
     assert_eq!(health.status(), StatusCode::OK);

@@ -5,6 +5,10 @@
 //! `.git` in the build output stays private. Symlinks are followed only when they resolve inside
 //! the site directory, and nesting deeper than [`MAX_DEPTH`] is not loaded (symlink loops).
 //!
+//! `SITE_DIR` may name several directories (`sites/marketing:sites/shared`): their trees are
+//! overlaid into one, and a URL path that two of them provide stops the load, so what is served
+//! never depends on the order they were listed in. The symlink rule holds per directory.
+//!
 //! Each step takes and returns the whole [`Files`] map, so a new load-time step (a transform
 //! over the files) slots in between reading and building the answers in `Site::load`.
 
@@ -30,13 +34,40 @@ pub enum LoadError {
         source: std::io::Error,
     },
     #[error("--spa (env SPA) needs an index.html in SITE_DIR {0}")]
-    SpaWithoutIndex(PathBuf),
+    SpaWithoutIndex(String),
+    #[error("{url} is in two SITE_DIR directories: {first} and {second}")]
+    Overlap {
+        url: String,
+        first: PathBuf,
+        second: PathBuf,
+    },
+    #[error("a page in SITE_DIR has a bad include")]
+    Include(#[from] super::include::IncludeError),
     #[error("invalid Content-Security-Policy value")]
     BadCsp,
 }
 
+/// Every loadable file of the overlaid `roots`, keyed by URL path.
+pub fn read_trees(roots: &[PathBuf]) -> Result<Files, LoadError> {
+    let mut files = HashMap::new();
+    let mut origin: HashMap<String, &Path> = HashMap::new();
+    for root in roots {
+        for (url, body) in read_tree(root)? {
+            if let Some(first) = origin.insert(url.clone(), root) {
+                return Err(LoadError::Overlap {
+                    url,
+                    first: first.to_path_buf(),
+                    second: root.clone(),
+                });
+            }
+            files.insert(url, body);
+        }
+    }
+    Ok(files)
+}
+
 /// Every loadable file under `root`, keyed by URL path.
-pub fn read_tree(root: &Path) -> Result<Files, LoadError> {
+fn read_tree(root: &Path) -> Result<Files, LoadError> {
     let canonical_root = root.canonicalize().map_err(|source| LoadError::Read {
         path: root.to_path_buf(),
         source,

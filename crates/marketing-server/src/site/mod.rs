@@ -8,8 +8,10 @@
 //! slow to keep a readiness probe waiting).
 //!
 //! # Layout
-//! - [`load`]: reading `SITE_DIR` (dotfiles private, symlinks kept inside), generated files, and
-//!   [`LoadError`].
+//! - [`load`]: reading `SITE_DIR`, one directory or several overlaid (dotfiles private, symlinks
+//!   kept inside), generated files, and [`LoadError`].
+//! - [`include`]: `<!--#include file="_partials/..." -->` in pages, resolved right after reading,
+//!   so everything below sees (and ETags) the bytes served.
 //! - [`encoding`]: each file's identity/gzip/brotli [`Variant`]s with strong ETags and headers.
 //! - [`policy`]: content type and cache policy (`immutable` for content-hashed names).
 //! - [`security`]: the security headers every answer carries.
@@ -19,6 +21,7 @@
 //! (`routes` → `encoding` → `policy`).
 
 pub mod encoding;
+pub mod include;
 pub mod load;
 pub mod policy;
 pub mod routes;
@@ -75,7 +78,8 @@ impl Site {
         let started = Instant::now();
         let security =
             security::headers(&settings.content_security_policy).map_err(|_| LoadError::BadCsp)?;
-        let mut files = load::read_tree(&settings.site_dir)?;
+        let mut files = load::read_trees(&settings.site_dirs)?;
+        include::resolve(&mut files)?;
         load::add_generated(&mut files, &settings.public);
 
         let siblings = |path: &str| Siblings {
@@ -110,7 +114,9 @@ impl Site {
 
         let spa_index = match routes.get("/index.html") {
             Some(Route::File(index)) => Some(index.clone()),
-            _ if settings.spa => return Err(LoadError::SpaWithoutIndex(settings.site_dir.clone())),
+            _ if settings.spa => {
+                return Err(LoadError::SpaWithoutIndex(settings.site_dir_display()))
+            }
             _ => None,
         }
         .filter(|_| settings.spa);

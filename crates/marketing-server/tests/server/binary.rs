@@ -193,3 +193,53 @@ fn binary_serves_and_stops_cleanly_on_sigterm() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn a_missing_directory_in_a_site_dir_list_is_named() {
+    let site = fixture();
+    let list = format!("{}:/definitely/not/here", site.site_dir().display());
+    let out = bin().env("SITE_DIR", list).output().expect("run");
+    let line = one_line_error(&out);
+    assert!(line.contains("SITE_DIR"), "{line}");
+    assert!(line.contains("'/definitely/not/here'"), "{line}");
+}
+
+#[test]
+fn a_page_including_a_missing_partial_stops_the_start_naming_both() {
+    let site = fixture();
+    site.write("page.html", "<!--#include file=\"_partials/gone.html\" -->");
+    let mut cmd = bin();
+    cmd.env("SITE_DIR", site.site_dir())
+        .env("PORT", "0")
+        .env("HOST", "127.0.0.1")
+        .env("LOG_FORMAT", "json");
+    let line = one_line_error(&refused_start(cmd));
+    assert!(
+        line.contains("SITE_DIR") && line.contains("/page.html"),
+        "{line}"
+    );
+    assert!(
+        line.contains("/_partials/gone.html does not exist"),
+        "{line}"
+    );
+}
+
+/// Runs a command that must refuse to start; one that is still running after 10 s is a failure,
+/// not a hang.
+fn refused_start(mut cmd: Command) -> Output {
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while child.try_wait().expect("wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the server started, and should have refused to");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().expect("output")
+}

@@ -70,7 +70,7 @@ impl Fixture {
         self.dir.path().join("site")
     }
 
-    fn write(&self, rel: &str, body: impl AsRef<[u8]>) {
+    pub fn write(&self, rel: &str, body: impl AsRef<[u8]>) {
         let path = self.site_dir().join(rel);
         std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
         std::fs::write(path, body).expect("write");
@@ -161,13 +161,18 @@ pub async fn spawn_with(fixture: &Fixture, options: Options) -> TestServer {
         .iter()
         .find(|(k, _)| k == "API_URL")
         .map(|(_, v)| v.clone());
-    let settings = Settings {
-        site_dir: fixture.site_dir(),
+    spawn_settings(&Settings {
+        site_dirs: vec![fixture.site_dir()],
         spa: options.spa,
         content_security_policy: default_csp(api.as_deref()),
         public: options.public,
-    };
-    let site = Site::load(&settings).expect("site loads");
+    })
+    .await
+}
+
+/// A server for exactly these settings (e.g. several site directories).
+pub async fn spawn_settings(settings: &Settings) -> TestServer {
+    let site = Site::load(settings).expect("site loads");
     // Deterministic tests: every encoding exists before the first request.
     site.compress();
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");

@@ -2,6 +2,8 @@
 
 mod binary;
 mod helpers;
+mod includes;
+mod overlay;
 mod serving;
 mod spa;
 mod traversal;

@@ -59,18 +59,20 @@ async fn send(url: String, path: &'static str, email: String) -> Result<String, 
                 None => Err(format!("{path} {status} without a token: {body}")),
             }
         }
-        (_, StatusCode::TOO_MANY_REQUESTS) => "rate_limited",
-        (_, StatusCode::SERVICE_UNAVAILABLE) => "overloaded",
+        (_, StatusCode::TOO_MANY_REQUESTS) => &["rate_limited"][..],
+        // Hashing slots all busy, or (on a starved machine) no database connection in time.
+        (_, StatusCode::SERVICE_UNAVAILABLE) => &["overloaded", "database_unavailable"][..],
         _ => return Err(format!("{path}: unexpected {status}: {body}")),
     };
     let error = &body["error"];
-    if error["code"] != expected || !error["message"].is_string() || !retry_after {
+    let code = error["code"].as_str().unwrap_or_default();
+    if !expected.contains(&code) || !error["message"].is_string() || !retry_after {
         return Err(format!(
-            "{path} {status}: wanted code {expected}, a message and Retry-After; got {body} \
+            "{path} {status}: wanted a code in {expected:?}, a message and Retry-After; got {body} \
              (Retry-After present: {retry_after})"
         ));
     }
-    Ok(format!("{path} {}", status.as_u16()))
+    Ok(format!("{path} {} {code}", status.as_u16()))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -162,7 +164,10 @@ async fn a_signup_and_login_burst_is_answered_within_the_memory_budget() {
     // And it still serves afterwards (a 429 while this minute's login budget is spent).
     let after = login().await;
     assert!(
-        matches!(after.as_deref(), Ok("/auth/login 200" | "/auth/login 429")),
+        matches!(
+            after.as_deref(),
+            Ok("/auth/login 200" | "/auth/login 429 rate_limited")
+        ),
         "{after:?}"
     );
     let healthz = client()

@@ -4,7 +4,7 @@
 import { api, ApiError, session, setUnauthorizedHandler } from "./api.a1b0aa9944.js";
 import { apiUrl } from "./config.1a53501da6.js";
 import { h, clear, showMessage } from "./dom.52616fb354.js";
-import { formatCents, parseAmountToCents, AmountError } from "./money.01b985f370.js";
+import { formatCents, parseAmountToCents, AmountError } from "./money.3c32589c3a.js";
 
 const ACCOUNT_TYPES = ["asset", "liability", "income", "expense"];
 const PAGE_SIZE = 50;
