@@ -34,7 +34,7 @@ test-sites: ## Static sites: HTML/CSS/JS checks, JS unit tests, both sites in he
 
 # Order: cheap and most likely to fail first. `images` always runs (BuildKit makes an unchanged tree
 # a cache hit), so the end-to-end suite never tests a stale image; it builds the bases it needs.
-test: lint audit audit-selftest sqlx-check test-rust test-sites k8s-validate images test-bases e2e ## Everything CI runs: lint, Rust tests, k8s validation, image build + end-to-end
+test: lint audit audit-selftest sqlx-check test-rust test-sites k8s-validate test-alerts images test-bases e2e ## Everything CI runs: lint, Rust tests, k8s validation, image build + end-to-end
 
 .PHONY: help build lint test-rust test-sites test
 
@@ -154,7 +154,18 @@ k8s-validate: $(K8S_VENV)/.k8s-tools k8s-render ## Validate k8s/: schemas (Kuber
 	  --framework dockerfile -f docker/Dockerfile.development --skip-check $(call k8s_skips,dockerfile-dev); \
 	  fi
 
-.PHONY: k8s-tools k8s-render k8s-validate
+# Alerting rules: the PrometheusRule manifest is the one copy; its groups are extracted into a
+# rules file for promtool (Debian's `prometheus` package), which checks them and runs the unit
+# tests in k8s/tests/alerts.test.yaml (every alert fires, and stays quiet on its look-alikes).
+ALERTS_BUILD ?= .build/alerts
+test-alerts: $(K8S_VENV)/.k8s-tools ## promtool check + unit tests of every alert in k8s/base/alerts.yaml
+	@mkdir -p $(ALERTS_BUILD)
+	$(K8S_PY)/python scripts/prometheus_rules.py $(ALERTS_BUILD)/rules.yaml k8s/base/alerts.yaml
+	cp k8s/tests/alerts.test.yaml $(ALERTS_BUILD)/alerts.test.yaml
+	promtool check rules $(ALERTS_BUILD)/rules.yaml
+	promtool test rules $(ALERTS_BUILD)/alerts.test.yaml
+
+.PHONY: k8s-tools k8s-render k8s-validate test-alerts
 
 # --- Benchmarks (bench/) ---------------------------------------------------------------
 # Loopback only, bounded, cleans up after itself. Tune with BENCH_ROUNDS (5), BENCH_DURATION (10s),

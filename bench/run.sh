@@ -114,7 +114,9 @@ cpu_ticks() { # PID
 mib() { awk -v k="$1" 'BEGIN{printf "%.1f", k/1024}'; }
 median() { sort -g | awk '{a[NR]=$1} END{if(NR==0){print "n/a"} else if(NR%2){print a[(NR+1)/2]} else {printf "%.2f\n",(a[NR/2]+a[NR/2+1])/2}}'; }
 now_ns() { date +%s%N; }
-label() { case $1 in marketing) echo marketing-server ;; node) echo "node (express)" ;; nginx_nosf) echo "nginx, sendfile off" ;; nginx_bare) echo "nginx, no added headers" ;; *) echo "$1" ;; esac; }
+label() { case $1 in marketing) echo marketing-server ;; node) echo "node (express)" ;;
+  marketing_nometrics) echo "marketing-server, metrics off" ;; marketing_info) echo "marketing-server, RUST_LOG=info" ;;
+  backend_nometrics) echo "backend, metrics off" ;; backend_info) echo "backend, RUST_LOG=info" ;; nginx_nosf) echo "nginx, sendfile off" ;; nginx_bare) echo "nginx, no added headers" ;; *) echo "$1" ;; esac; }
 
 # ---------------------------------------------------------------------------------------------
 log "building release binaries"
@@ -171,7 +173,9 @@ MIGRATE_NOOP=$(median <"$TMP/migrate-noop")
 
 # ---------------------------------------------------------------------------------------------
 log "exec-to-first-200 ($STARTUP_RUNS runs each)"
-SVC_ENV=(RUST_LOG=warn LOG_FORMAT=json SHUTDOWN_DRAIN_SECONDS=0 SHUTDOWN_TIMEOUT_SECONDS=2)
+# METRICS_PORT=0 (metrics off) unless a server below is given a port of its own: the default
+# port (9090) may be taken on a shared machine.
+SVC_ENV=(RUST_LOG=warn LOG_FORMAT=json SHUTDOWN_DRAIN_SECONDS=0 SHUTDOWN_TIMEOUT_SECONDS=2 METRICS_PORT=0)
 BACKEND_ENV=(DATABASE_URL="$PG_URL/bench" JWT_SECRET="$JWT_SECRET_BENCH" SUBSCRIPTIONS_ENABLED=false)
 STARTUP_MARKETING=$(env "${SVC_ENV[@]}" SITE_DIR="$SITE" "$REL/startup-time" "$STARTUP_RUNS" "$REL/marketing-server")
 STARTUP_BACKEND=$(env "${SVC_ENV[@]}" "${BACKEND_ENV[@]}" "$REL/startup-time" "$STARTUP_RUNS" "$REL/backend")
@@ -187,10 +191,23 @@ fi
 # ---------------------------------------------------------------------------------------------
 log "starting servers"
 declare -A PORT=()
-PORT[marketing]=$(free_port)
-start marketing env "${SVC_ENV[@]}" SITE_DIR="$SITE" HOST=127.0.0.1 PORT="${PORT[marketing]}" "$REL/marketing-server"
-PORT[backend]=$(free_port)
-start backend env "${SVC_ENV[@]}" "${BACKEND_ENV[@]}" HOST=127.0.0.1 PORT="${PORT[backend]}" "$REL/backend"
+# marketing and backend run as deployed: metrics on (a port of their own), RUST_LOG=warn. For the
+# cost of metrics and of the access log: the same with METRICS_PORT=0 (nothing recorded) and
+# with RUST_LOG=info (the access log on, written to a file here, a pipe in a container).
+# variant NAME EXTRA-ENV...: marketing-server or backend (by NAME's prefix) with EXTRA-ENV.
+variant() {
+  local name=$1; shift
+  PORT[$name]=$(free_port)
+  case $name in
+    marketing*) start "$name" env "${SVC_ENV[@]}" SITE_DIR="$SITE" HOST=127.0.0.1 PORT="${PORT[$name]}" "$@" "$REL/marketing-server" ;;
+    backend*) start "$name" env "${SVC_ENV[@]}" "${BACKEND_ENV[@]}" HOST=127.0.0.1 PORT="${PORT[$name]}" "$@" "$REL/backend" ;;
+  esac
+}
+for app in marketing backend; do
+  variant "$app" METRICS_PORT="$(free_port)"
+  variant "${app}_nometrics" METRICS_PORT=0
+  variant "${app}_info" METRICS_PORT="$(free_port)" RUST_LOG=info
+done
 # start_nginx NAME [SED-EXPR]: bench/nginx.conf rendered for NAME, optionally edited by SED-EXPR.
 start_nginx() {
   PORT[$1]=$(free_port)
@@ -209,7 +226,8 @@ if [ -n "$HAVE_NODE" ]; then
   PORT[node]=$(free_port)
   start node env NODE_PATH=/usr/share/nodejs SITE_DIR="$SITE" HOST=127.0.0.1 PORT="${PORT[node]}" node "$ROOT/bench/node-peer/server.js"
 fi
-SERVERS=(marketing backend nginx nginx_nosf nginx_bare ${HAVE_NODE:+node})
+SERVERS=(marketing backend marketing_nometrics marketing_info backend_nometrics backend_info
+  nginx nginx_nosf nginx_bare ${HAVE_NODE:+node})
 for s in "${SERVERS[@]}"; do wait_200 "http://127.0.0.1:${PORT[$s]}/healthz" "$s"; done
 # One request for each file first, so "idle" includes whatever a server loads lazily.
 for s in marketing nginx nginx_nosf nginx_bare ${HAVE_NODE:+node}; do
@@ -238,6 +256,11 @@ SCENARIOS=(
   "index.html|/|-|marketing nginx nginx_bare ${HAVE_NODE:+node}"
   "js identity|$JS_PATH|-|marketing nginx nginx_nosf ${HAVE_NODE:+node}"
   "js gzip|$JS_PATH|gzip|marketing nginx nginx_bare ${HAVE_NODE:+node}"
+)
+# The cost of metrics and of the access log: our servers only (compared with themselves).
+COST_SCENARIOS=(
+  "healthz cost|/healthz|-|marketing marketing_nometrics marketing_info backend backend_nometrics backend_info"
+  "index.html cost|/|-|marketing marketing_nometrics marketing_info"
 )
 RES=$TMP/results
 mkdir -p "$RES"
@@ -279,9 +302,9 @@ run_wrk() { # SERVER SCENARIO PATH ENC
   awk '/Non-2xx or 3xx responses:/{n+=$NF} /Socket errors:/{gsub(/,/,""); n+=$4+$6+$8+$10} END{print n+0}' "$out" >>"$RES/$k.$s.err"
 }
 
-log "load: $ROUNDS rounds x ${#SCENARIOS[@]} scenarios, wrk -t$THREADS -c$CONNS -d$DURATION"
+log "load: $ROUNDS rounds x $((${#SCENARIOS[@]} + ${#COST_SCENARIOS[@]})) scenarios, wrk -t$THREADS -c$CONNS -d$DURATION"
 for r in $(seq "$ROUNDS"); do
-  for sc in "${SCENARIOS[@]}"; do
+  for sc in "${SCENARIOS[@]}" "${COST_SCENARIOS[@]}"; do
     IFS='|' read -r name path enc servers <<<"$sc"
     read -r -a list <<<"$servers"
     # Rotate the order every round so neither side always runs first (warm caches, turbo, noise).
@@ -331,6 +354,22 @@ fmt_int() { awk -v v="$1" 'BEGIN{printf "%.0f", v}'; }
     done
   done
   echo
+  echo "## Cost of metrics and of the access log (medians of $ROUNDS rounds)"
+  echo
+  echo "Deployed = metrics on, RUST_LOG=warn. \"metrics off\" is METRICS_PORT=0 (nothing recorded); RUST_LOG=info adds the access log (one JSON line per request, buffered and written by a background thread; /healthz logs at debug only, so it writes none)."
+  echo
+  echo "| scenario | server | req/s | p99 ms | failed | server CPU us/request | vs metrics off |"
+  echo "|---|---|---:|---:|---:|---:|---:|"
+  for sc in "${COST_SCENARIOS[@]}"; do
+    IFS='|' read -r name path enc servers <<<"$sc"
+    for s in $servers; do
+      base=${s%%_*}_nometrics
+      cpu=$(med "$name" "$s" cpu)
+      errs=$(awk '{n+=$1} END{print n+0}' "$RES/$(key "$name").$s.err")
+      echo "| ${name% cost} | $(label "$s") | $(fmt_int "$(med "$name" "$s" rps)") | $(med "$name" "$s" p99) | $errs | $cpu | $(ratio "$cpu" "$(med "$name" "$base" cpu)")x |"
+    done
+  done
+  echo
   echo "Each server's answer to the same request (checked with curl before the load):"
   echo
   echo "| scenario | server | status | Content-Encoding | bytes |"
@@ -356,6 +395,11 @@ fmt_int() { awk -v v="$1" 'BEGIN{printf "%.0f", v}'; }
   v=$(echo "$STARTUP_BACKEND" | cut -d' ' -f1)
   echo "| startup to first 200 <= 50 ms, backend | $v ms | $(verdict "$v" 50 '<=') |"
   echo "| db-migrate no-op <= 100 ms | $MIGRATE_NOOP ms | $(verdict "$MIGRATE_NOOP" 100 '<=') |"
+  for pair in "healthz cost|marketing" "index.html cost|marketing" "healthz cost|backend"; do
+    IFS='|' read -r name s <<<"$pair"
+    rt=$(ratio "$(med "$name" "$s" cpu)" "$(med "$name" "${s}_nometrics" cpu)")
+    echo "| metrics cost < 3 % CPU/request, $(label "$s") ${name% cost} | ${rt}x | $(verdict "$rt" 1.03 '<=') |"
+  done
   echo
   echo "## Memory (VmRSS / VmHWM from /proc; nginx and node: master + workers summed; idle = settled RSS after start-up)"
   echo

@@ -337,9 +337,12 @@ def check_no_ingress(docs: list[Manifest]) -> list[str]:
     return bad
 
 
-def check_network_ingress_sources(docs: list[Manifest], app_names: set[str], source: Manifest) -> list[str]:
+def check_network_ingress_sources(docs: list[Manifest], app_names: set[str], source: Manifest,
+                                  metrics_source: Manifest | None = None) -> list[str]:
     """Pods of `app_names` admit traffic only from `source` (the gateway's namespaceSelector),
-    on listed ports, and each of them is admitted at all (default-deny would block it)."""
+    on listed ports, and each of them is admitted at all (default-deny would block it). The
+    `metrics_source` namespace (Prometheus) may be admitted too, on the `metrics` port only; the
+    gateway never on that port."""
     bad, admitted = [], set()
     for d in docs:
         if d.get("kind") != "NetworkPolicy" or "Ingress" not in (d["spec"].get("policyTypes") or []):
@@ -349,14 +352,53 @@ def check_network_ingress_sources(docs: list[Manifest], app_names: set[str], sou
             continue
         for rule in d["spec"].get("ingress") or []:
             peers = rule.get("from") or [{"(anyone)": None}]
-            wrong = [p for p in peers if p != {"namespaceSelector": source}]
+            ports = [p.get("port") for p in rule.get("ports") or []]
+            metrics_only = bool(ports) and all(p in ("metrics", METRICS_PORT) for p in ports)
+            scraper = metrics_source is not None and metrics_only
+            wrong = [p for p in peers if p != {"namespaceSelector": source}
+                     and not (scraper and p == {"namespaceSelector": metrics_source})]
             if wrong:
-                bad.append(f"{name_of(d)}: admits {wrong} to {sorted(selected)}; only {source}")
+                bad.append(f"{name_of(d)}: admits {wrong} to {sorted(selected)}; only {source}"
+                           + (f" (and {metrics_source} on the metrics port)" if metrics_source else ""))
             if not rule.get("ports"):
                 bad.append(f"{name_of(d)}: an ingress rule to {sorted(selected)} without ports")
-            if not wrong:
+            gateway = {"namespaceSelector": source} in peers
+            if gateway and any(p in ("metrics", METRICS_PORT) for p in ports):
+                bad.append(f"{name_of(d)}: admits the gateway to the metrics port of {sorted(selected)}")
+            if gateway and not wrong:
                 admitted |= selected
     bad += [f"app {a}: no NetworkPolicy admits the gateway" for a in sorted(app_names - admitted)]
+    return bad
+
+
+# The metrics port every service listens on (METRICS_PORT's default) and its container port name.
+METRICS_PORT = 9090
+
+
+def check_metrics_scraped(docs: list[Manifest], app_names: set[str]) -> list[str]:
+    """Each app's containers name a `metrics` port (9090), a PodMonitor scrapes that port of each
+    app at /metrics, and no Service exposes it (Services are what routes point at: the Gateway
+    must never reach /metrics)."""
+    bad = []
+    for d in of_kind(docs, "Deployment"):
+        app = d["spec"]["template"]["metadata"].get("labels", {}).get("app.kubernetes.io/name")
+        if app not in app_names:
+            continue
+        for c in d["spec"]["template"]["spec"]["containers"]:
+            ports = {p.get("name"): p.get("containerPort") for p in c.get("ports") or []}
+            if ports.get("metrics") != METRICS_PORT:
+                bad.append(f"{name_of(d)}/{c['name']}: no container port metrics={METRICS_PORT}")
+    scraped = set()
+    for m in of_kind(docs, "PodMonitor"):
+        apps = selected_apps(m["spec"].get("selector") or {}, app_names)
+        for ep in m["spec"].get("podMetricsEndpoints") or []:
+            if ep.get("port") == "metrics" and ep.get("path", "/metrics") == "/metrics":
+                scraped |= apps
+    bad += [f"app {a}: no PodMonitor scrapes its metrics port" for a in sorted(app_names - scraped)]
+    for svc in of_kind(docs, "Service"):
+        for p in svc["spec"].get("ports") or []:
+            if p.get("targetPort") in ("metrics", METRICS_PORT) or p.get("port") == METRICS_PORT:
+                bad.append(f"{name_of(svc)}: exposes the metrics port (routable by the Gateway)")
     return bad
 
 

@@ -20,6 +20,7 @@ NAMESPACES = {"development": "branch-example", "production": "production"}
 SECRETS_DIR = Path(__file__).resolve().parent.parent / "base" / "secrets"
 WEB_APPS = {"backend", "frontend", "marketing"}
 GATEWAY_NAMESPACE = {"matchLabels": {"kubernetes.io/metadata.name": "envoy-gateway-system"}}
+MONITORING_NAMESPACE = {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}
 # The newest supported Kubernetes minor (make k8s-validate passes its K8S_VERSIONS).
 NEWEST_KUBERNETES = os.environ.get("K8S_VERSIONS", "1.35 1.36 1.37").split()[-1]
 
@@ -56,7 +57,7 @@ def test_backend_behind_gateway_trusts_forwarded_for(rendered, overlay):
     configs = [d for d in kinds(docs, "ConfigMap") if d["metadata"]["name"].startswith("backend-config")]
     assert len(configs) == 1
     assert configs[0]["data"].get("TRUST_FORWARDED_FOR") == "true"
-    assert policy.check_network_ingress_sources(docs, WEB_APPS, GATEWAY_NAMESPACE) == []
+    assert policy.check_network_ingress_sources(docs, WEB_APPS, GATEWAY_NAMESPACE, MONITORING_NAMESPACE) == []
     assert policy.check_client_address(docs) == []
 
 
@@ -480,6 +481,34 @@ def test_flags_service_without_route_and_route_to_database(rendered):
     problems = policy.check_services_behind_routes(docs)
     assert any("routes to headless Service database" in p for p in problems), problems
     assert any("Service/production/marketing: not the backend" in p for p in problems), problems
+
+
+@pytest.mark.parametrize("overlay", APP_OVERLAYS)
+def test_metrics_are_scraped_and_never_routable(rendered, overlay):
+    assert policy.check_metrics_scraped(rendered[overlay], WEB_APPS) == []
+
+
+def test_flags_metrics_port_missing_unscraped_or_exposed(rendered):
+    docs = prod(rendered)
+    find(docs, "Deployment", "marketing")["spec"]["template"]["spec"]["containers"][0]["ports"].pop()
+    find(docs, "PodMonitor", "ledger-services")["spec"]["selector"]["matchExpressions"][0]["values"].remove("backend")
+    find(docs, "Service", "frontend")["spec"]["ports"].append({"name": "metrics", "port": 9090, "targetPort": "metrics"})
+    problems = policy.check_metrics_scraped(docs, WEB_APPS)
+    assert any("marketing/marketing: no container port metrics=9090" in p for p in problems), problems
+    assert "app backend: no PodMonitor scrapes its metrics port" in problems, problems
+    assert any("frontend: exposes the metrics port" in p for p in problems), problems
+
+
+def test_flags_monitoring_beyond_the_metrics_port_and_the_gateway_on_it(rendered):
+    docs = prod(rendered)
+    scrape = find(docs, "NetworkPolicy", "allow-monitoring-to-metrics")
+    scrape["spec"]["ingress"][0]["ports"].append({"protocol": "TCP", "port": "http"})
+    problems = policy.check_network_ingress_sources(docs, WEB_APPS, GATEWAY_NAMESPACE, MONITORING_NAMESPACE)
+    assert any("allow-monitoring-to-metrics: admits" in p for p in problems), problems
+    docs = prod(rendered)
+    find(docs, "NetworkPolicy", "allow-gateway-to-web")["spec"]["ingress"][0]["ports"].append({"protocol": "TCP", "port": "metrics"})
+    problems = policy.check_network_ingress_sources(docs, WEB_APPS, GATEWAY_NAMESPACE, MONITORING_NAMESPACE)
+    assert any("admits the gateway to the metrics port" in p for p in problems), problems
 
 
 def test_flags_network_policy_admitting_more_than_the_gateway(rendered):

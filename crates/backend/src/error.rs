@@ -103,6 +103,7 @@ impl IntoResponse for ApiError {
                 tracing::error!(error = %service_runtime::config::chain(e), "request failed")
             }
             ApiError::DatabaseUnavailable(e) => {
+                crate::metrics::database_unavailable();
                 tracing::warn!(error = %e, "database unavailable")
             }
             _ => {}

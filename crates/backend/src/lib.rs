@@ -12,6 +12,8 @@
 //! - [`routes`]: the handlers: auth (signup, login, me), accounts, transactions, billing.
 //! - [`auth`]: the authentication domain: password hashing (argon2id), JWTs and the
 //!   authenticated-user extractor, email normalisation, the login rate limit.
+//! - [`metrics`]: the backend's own Prometheus metrics (pool, database-unavailable answers,
+//!   webhook events, throttled logins), next to the HTTP ones every service has.
 //! - [`billing`]: the Stripe domain: [`billing::signature`], the handled events, applying an
 //!   event exactly once, the subscription state.
 //!
@@ -25,6 +27,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod extract;
+pub mod metrics;
 pub mod routes;
 pub mod startup;
 pub mod state;

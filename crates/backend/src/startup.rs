@@ -1,7 +1,7 @@
 //! The one place the backend is assembled, used by `main` and by the tests alike:
 //! [`Application::build`] turns [`Settings`] into a bound listener and a [`Server`] serving
-//! [`app`] (the routes, CORS, JSON fallbacks) with `/healthz`, the access log and the drain
-//! contract from `service_runtime`.
+//! [`app`] (the routes, CORS, JSON fallbacks) with `/healthz`, the access log, the metrics
+//! listener and the drain contract from `service_runtime`.
 
 use std::net::SocketAddr;
 
@@ -21,6 +21,7 @@ use crate::state::AppState;
 /// The backend, bound and ready to serve.
 pub struct Application {
     listener: TcpListener,
+    metrics_addr: Option<SocketAddr>,
     server: Server,
     pool: PgPool,
 }
@@ -41,9 +42,14 @@ impl Application {
         let password_hash_concurrency = state.password_hashes.size();
         let routes = app(state, &settings);
         let listener = settings.serve.bind(settings.port).await?;
+        let metrics_listener = settings.serve.bind_metrics().await?;
+        let metrics_addr = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
+        let mut registry = service_runtime::metrics::registry();
+        crate::metrics::register(&mut registry, pool.clone());
         let closing = pool.clone();
         let server = Server::new(routes, &settings.serve)
             .peer_addr() // the login rate limit keys on it
+            .metrics(metrics_listener, registry)
             .cleanup(async move { closing.close().await });
         tracing::info!(
             addr = %listener.local_addr()?,
@@ -54,6 +60,7 @@ impl Application {
         );
         Ok(Application {
             listener,
+            metrics_addr,
             server,
             pool,
         })
@@ -61,6 +68,11 @@ impl Application {
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// Where `/metrics` is served (`None` with `METRICS_PORT=0`).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 
     /// The application's pool (tests read and write rows through it).

@@ -21,9 +21,12 @@
 //! - [`path`]: request-path normalisation (traversal tricks answer 404).
 //! - [`negotiate`]: `Accept-Encoding` q-values, `If-None-Match`, `Accept: text/html`.
 //! - [`runtime_config`]: the `/runtime-config.js` body.
-//! - [`server`]: the request handler, served by `service_runtime::Server` (`/healthz`, access log).
+//! - [`server`]: the request handler, served by `service_runtime::Server` (`/healthz`, access log,
+//!   metrics).
+//! - [`metrics`]: the site's own metrics (bytes by encoding, 304s).
 
 pub mod config;
+pub mod metrics;
 pub mod negotiate;
 pub mod path;
 pub mod runtime_config;
@@ -54,11 +57,12 @@ pub fn run(cli: &Cli, settings: &Settings) -> anyhow::Result<()> {
     let runtime = service_runtime::server::runtime().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let listener = cli.serve.bind(cli.port).await?;
+        let metrics_listener = cli.serve.bind_metrics().await?;
         if let Ok(addr) = listener.local_addr() {
             tracing::info!(%addr, "listening");
         }
         start_compression(site.clone())?;
-        server::build(site, &cli.serve)
+        server::build(site, &cli.serve, metrics_listener)
             .serve(listener, shutdown::signal())
             .await
             .context("server failed")

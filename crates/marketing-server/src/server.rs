@@ -14,6 +14,7 @@ use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use axum::Router;
 use bytes::Bytes;
+use service_runtime::metrics::http::label_route;
 use service_runtime::{ServeArgs, Server};
 
 use crate::negotiate::{accepts_html, none_match, Encoding, Preferences};
@@ -21,36 +22,76 @@ use crate::path::{has_extension, normalize};
 use crate::site::{Resource, Route, Site, Variant};
 
 /// The service: every path from the site, behind the shared [`Server`] (which adds `/healthz`,
-/// given the site's security headers too, and the access log).
-pub fn build(site: Arc<Site>, args: &ServeArgs) -> Server {
+/// given the site's security headers too, the access log, and the metrics on
+/// `metrics_listener` when it is given).
+pub fn build(
+    site: Arc<Site>,
+    args: &ServeArgs,
+    metrics_listener: Option<tokio::net::TcpListener>,
+) -> Server {
     let security = site.security_headers().clone();
+    let mut registry = service_runtime::metrics::registry();
+    site.metrics().register(&mut registry);
     let routes = Router::new().fallback(handle).with_state(site);
-    Server::new(routes, args).healthz_headers(security)
+    Server::new(routes, args)
+        .healthz_headers(security)
+        .metrics(metrics_listener, registry)
 }
 
-/// Answers one request from the site.
+/// Answers one request from the site. Its route label in the metrics is the file class
+/// (`page`, `asset`, `hashed_asset`) or the kind of answer (`not_found`, `redirect`,
+/// `method_not_allowed`): never the path.
 pub async fn handle(State(site): State<Arc<Site>>, request: Request) -> Response {
-    respond(&site, request.method(), request.uri(), request.headers())
+    let (label, response) = respond(&site, request.method(), request.uri(), request.headers());
+    label_route(label);
+    if request.method() == Method::GET {
+        count_body(site.metrics(), &response);
+    }
+    response
 }
 
-fn respond(site: &Site, method: &Method, uri: &axum::http::Uri, headers: &HeaderMap) -> Response {
+fn count_body(metrics: &crate::metrics::SiteMetrics, response: &Response) {
+    use axum::body::HttpBody;
+    if response.status() == StatusCode::NOT_MODIFIED {
+        metrics.not_modified();
+        return;
+    }
+    let encoding = match response.headers().get(header::CONTENT_ENCODING) {
+        Some(v) if v == "br" => "br",
+        Some(v) if v == "gzip" => "gzip",
+        _ => "identity",
+    };
+    metrics.sent(encoding, response.body().size_hint().exact().unwrap_or(0));
+}
+
+fn respond(
+    site: &Site,
+    method: &Method,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+) -> (&'static str, Response) {
     if method != Method::GET && method != Method::HEAD {
-        return answer(
-            StatusCode::METHOD_NOT_ALLOWED,
-            site.method_not_allowed_headers(),
-            Bytes::from_static(b"method not allowed\n"),
+        return (
+            "method_not_allowed",
+            answer(
+                StatusCode::METHOD_NOT_ALLOWED,
+                site.method_not_allowed_headers(),
+                Bytes::from_static(b"method not allowed\n"),
+            ),
         );
     }
     let raw = uri.path();
     let Some(path) = normalize(raw) else {
-        return not_found(site, headers);
+        return ("not_found", not_found(site, headers));
     };
     match site.route(&path) {
-        Some(Route::File(resource)) => serve(resource, headers),
-        Some(Route::AddSlash) => add_slash(site, raw, uri.query()),
+        Some(Route::File(resource)) => (resource.class, serve(resource, headers)),
+        Some(Route::AddSlash) => ("redirect", add_slash(site, raw, uri.query())),
         None => match site.spa_index() {
-            Some(index) if !has_extension(&path) && accepts_html(headers) => serve(index, headers),
-            _ => not_found(site, headers),
+            Some(index) if !has_extension(&path) && accepts_html(headers) => {
+                (index.class, serve(index, headers))
+            }
+            _ => ("not_found", not_found(site, headers)),
         },
     }
 }

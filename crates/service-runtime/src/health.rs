@@ -12,6 +12,9 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::gauge::ConstGauge;
 
 /// The process's readiness, shared between the /healthz route and the shutdown sequence.
 #[derive(Clone, Debug, Default)]
@@ -67,5 +70,19 @@ impl Health {
             body,
         )
             .into_response()
+    }
+}
+
+/// The draining flag as the gauge `http_draining` (1 from the stop signal on), read at scrape
+/// time: a pod that drains for longer than its drain period is stuck.
+impl Collector for Health {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
+        let gauge = ConstGauge::new(i64::from(self.is_draining()));
+        gauge.encode(encoder.encode_descriptor(
+            "http_draining",
+            "1 while the service drains after a stop signal (/healthz answers 503), else 0",
+            None,
+            gauge.metric_type(),
+        )?)
     }
 }

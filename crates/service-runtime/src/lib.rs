@@ -7,8 +7,13 @@
 //! # Layout
 //! - [`config`]: clap/env parsing that fails with one line naming the bad setting (secrets
 //!   redacted), value parsers shared by all binaries (durations, seconds), the error-chain line.
-//! - [`telemetry`]: JSON or pretty logs driven by `RUST_LOG`/`LOG_FORMAT`, and the access-log
-//!   layer that stamps every request with a request id (and keeps `/healthz` out of info logs).
+//! - [`telemetry`]: JSON or pretty logs driven by `RUST_LOG`/`LOG_FORMAT`, and request ids.
+//! - [`access_log`]: the buffered access-log writer (a queue and a writer thread, off the
+//!   request path).
+//! - [`metrics`]: the Prometheus registry every service exports on `METRICS_PORT`: HTTP,
+//!   process and build metrics, and the `/metrics` listener.
+//! - [`observe`]: the per-request middleware: request id, HTTP metrics, access-log line (and
+//!   `/healthz` out of info logs).
 //! - [`health`]: the `/healthz` route and the draining flag it reports.
 //! - [`shutdown`]: the drain contract: stop signals, its timings, and the phases of stopping.
 //! - [`server`]: serving a service's routes: [`ServeArgs`], the acceptor, and [`Server`], which
@@ -18,13 +23,17 @@
 //! - [`healthcheck`]: the tiny HTTP/1.1 self-probe behind every binary's `healthcheck`
 //!   subcommand, used as the exec-form Docker HEALTHCHECK.
 //!
-//! Dependencies run one way: `server` → `shutdown` → `health`; `server` → `telemetry`;
-//! `healthcheck` → `config`.
+//! Dependencies run one way: `server` → `shutdown` → `health`; `server` → `observe` →
+//! {`metrics`, `access_log`, `telemetry`}; `telemetry` → `access_log`; `metrics` →
+//! `access_log`; `healthcheck` → `config`.
 
+pub mod access_log;
 pub mod config;
 pub mod health;
 pub mod healthcheck;
 pub mod limits;
+pub mod metrics;
+pub mod observe;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;

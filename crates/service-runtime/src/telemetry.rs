@@ -1,21 +1,14 @@
 //! Logging: JSON lines in containers (`LOG_FORMAT=json`, the default) or human-readable
-//! (`pretty`), filtered by `RUST_LOG`. Plus the access-log middleware that gives each request an
-//! id (reusing a sane incoming `x-request-id`), echoes it in the response, and logs one line per
-//! request — except `/healthz`, which probes hit constantly and which logs at debug only.
+//! (`pretty`), filtered by `RUST_LOG`; and request ids (a sane incoming `x-request-id` is
+//! reused, otherwise one is made without a syscall). The per-request middleware that uses them
+//! is [`crate::observe`]; with JSON logs its access-log lines go through the buffered writer of
+//! [`crate::access_log`].
 
 use std::cell::Cell;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
-use std::task::{Context, Poll};
-use std::time::Instant;
 
-use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue};
-use axum::response::Response;
-use tower::{Layer, Service};
-use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
 
 /// Log output format.
@@ -45,18 +38,22 @@ fn parse_filter(s: &str) -> Result<String, String> {
 }
 
 impl LogArgs {
-    /// Installs the global subscriber. Logs go to stdout (the container log stream).
+    /// Installs the global subscriber. Logs go to stdout (the container log stream); with JSON
+    /// logs the access log goes there through its buffered writer ([`crate::access_log`]).
     pub fn init(&self) {
         let filter =
             EnvFilter::try_new(&self.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
         let builder = tracing_subscriber::fmt().with_env_filter(filter);
         let result = match self.log_format {
-            LogFormat::Json => builder
-                .json()
-                .flatten_event(true)
-                .with_current_span(true)
-                .with_span_list(false)
-                .try_init(),
+            LogFormat::Json => {
+                crate::access_log::install();
+                builder
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(true)
+                    .with_span_list(false)
+                    .try_init()
+            }
             LogFormat::Pretty => builder.try_init(),
         };
         // A second init (tests spawning several apps) is harmless.
@@ -64,74 +61,10 @@ impl LogArgs {
     }
 }
 
-static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// The header carrying the request id, in and out.
+pub(crate) static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Tower layer: request id + one access-log line per request (debug for /healthz, warn for
-/// 5xx). `router.layer(AccessLogLayer)`. A hand-written service rather than
-/// `axum::middleware::from_fn`: it sits on every request, and this costs one allocation.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct AccessLogLayer;
-
-impl<S> Layer<S> for AccessLogLayer {
-    type Service = AccessLog<S>;
-
-    fn layer(&self, inner: S) -> AccessLog<S> {
-        AccessLog { inner }
-    }
-}
-
-/// The service made by [`AccessLogLayer`].
-#[derive(Clone, Debug)]
-pub struct AccessLog<S> {
-    inner: S,
-}
-
-impl<S> Service<Request> for AccessLog<S>
-where
-    S: Service<Request, Response = Response>,
-    S::Future: Send + 'static,
-{
-    type Response = Response;
-    type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, S::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: Request) -> Self::Future {
-        let id = req
-            .headers()
-            .get(&REQUEST_ID)
-            .filter(|v| is_sane_id(v.as_bytes()))
-            .cloned()
-            .unwrap_or_else(new_request_id);
-        // Both clones are reference counts, not copies.
-        let method = req.method().clone();
-        let uri = req.uri().clone();
-        let span = tracing::info_span!("request", request_id = id.to_str().unwrap_or(""));
-        let started = Instant::now();
-        let future = self.inner.call(req).instrument(span.clone());
-        Box::pin(async move {
-            let mut response = future.await?;
-            let status = response.status().as_u16();
-            let micros = started.elapsed().as_micros() as u64;
-            let path = uri.path();
-            let _guard = span.enter();
-            if path == "/healthz" {
-                tracing::debug!(%method, path, status, micros, "request");
-            } else if status >= 500 {
-                tracing::warn!(%method, path, status, micros, "request");
-            } else {
-                tracing::info!(%method, path, status, micros, "request");
-            }
-            response.headers_mut().insert(REQUEST_ID.clone(), id);
-            Ok(response)
-        })
-    }
-}
-
-fn is_sane_id(v: &[u8]) -> bool {
+pub(crate) fn is_sane_id(v: &[u8]) -> bool {
     !v.is_empty()
         && v.len() <= 128
         && v.iter()
@@ -141,7 +74,7 @@ fn is_sane_id(v: &[u8]) -> bool {
 /// `<random per-process prefix>-<counter>`: unique within the process, increasing within a
 /// thread, and no syscall for randomness per request. Each thread takes counters from the shared
 /// atomic in blocks, so worker threads do not bounce one cache line on every request.
-fn new_request_id() -> HeaderValue {
+pub(crate) fn new_request_id() -> HeaderValue {
     static PREFIX: OnceLock<[u8; 16]> = OnceLock::new();
     let prefix = PREFIX.get_or_init(|| {
         use std::hash::{BuildHasher, Hasher};

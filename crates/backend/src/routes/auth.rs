@@ -60,7 +60,13 @@ async fn signup(
     Json(body): Json<Credentials>,
 ) -> Result<(StatusCode, Json<TokenBody>), ApiError> {
     // Every sign-up costs a password hash: count attempts before doing any work.
-    count_attempt(&state, &state.signup_limiter, connect_info, &headers)?;
+    count_attempt(
+        &state,
+        &state.signup_limiter,
+        "signup",
+        connect_info,
+        &headers,
+    )?;
     let email = Email::parse(&body.email).map_err(|m| ApiError::validation("email", m))?;
     if body.password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(ApiError::validation(
@@ -117,18 +123,21 @@ fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trust_forwarded_for: boo
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
 }
 
-/// Counts one attempt by the caller against `limiter`: 429 with Retry-After when over it.
+/// Counts one attempt at `action` by the caller against `limiter`: 429 with Retry-After when
+/// over it (and counted in `auth_throttled_attempts_total`).
 fn count_attempt(
     state: &AppState,
     limiter: &RateLimiter,
+    action: &'static str,
     connect_info: Peer,
     headers: &HeaderMap,
 ) -> Result<(), ApiError> {
     let peer = connect_info.map(|Extension(ConnectInfo(addr))| addr.ip());
     let client = client_ip(peer, headers, state.trust_forwarded_for);
-    limiter
-        .check(client)
-        .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })
+    limiter.check(client).map_err(|retry_after_secs| {
+        crate::metrics::throttled(action);
+        ApiError::RateLimited { retry_after_secs }
+    })
 }
 
 async fn login(
@@ -137,7 +146,13 @@ async fn login(
     headers: HeaderMap,
     Json(body): Json<Credentials>,
 ) -> Result<Json<TokenBody>, ApiError> {
-    count_attempt(&state, &state.login_limiter, connect_info, &headers)?;
+    count_attempt(
+        &state,
+        &state.login_limiter,
+        "login",
+        connect_info,
+        &headers,
+    )?;
 
     // An address that cannot be valid cannot have an account: same answer as a wrong password.
     let email = Email::parse(&body.email).ok();

@@ -64,6 +64,17 @@ async fn webhook(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
+    let result = verify_and_process(&state, &headers, &body).await;
+    crate::metrics::webhook_event(event_type(&body), outcome(&result));
+    let duplicate = result? == Outcome::Duplicate;
+    Ok(Json(json!({ "received": true, "duplicate": duplicate })))
+}
+
+async fn verify_and_process(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Outcome, ApiError> {
     let Some(secret) = &state.billing.webhook_secret else {
         // Config validation makes this unreachable while billing is mounted; fail closed anyway.
         return Err(ApiError::NotFound);
@@ -75,7 +86,7 @@ async fn webhook(
     let now = Utc::now().timestamp();
     signature::verify(
         header,
-        &body,
+        body,
         secret.expose_secret(),
         now,
         signature::TOLERANCE_SECS,
@@ -84,6 +95,49 @@ async fn webhook(
         tracing::warn!(reason = %e, "rejected webhook");
         billing::bad_signature(e)
     })?;
-    let duplicate = billing::process(&state.pool, &body).await? == Outcome::Duplicate;
-    Ok(Json(json!({ "received": true, "duplicate": duplicate })))
+    billing::process(&state.pool, body).await
+}
+
+/// What came of a delivery, as the `outcome` label of `billing_webhook_events_total`.
+fn outcome(result: &Result<Outcome, ApiError>) -> &'static str {
+    match result {
+        Ok(Outcome::Duplicate) => "duplicate",
+        Ok(Outcome::Recorded { applied: true }) => "applied",
+        Ok(Outcome::Recorded { applied: false }) => "ignored",
+        Err(ApiError::BadRequest { code, .. }) => code,
+        Err(ApiError::DatabaseUnavailable(_)) => "database_unavailable",
+        Err(_) => "error",
+    }
+}
+
+/// The event's type when it is one the webhook handles, else `other`: the label stays bounded
+/// whatever is posted (an unverified body may claim anything).
+fn event_type(body: &[u8]) -> &'static str {
+    #[derive(serde::Deserialize)]
+    struct Event<'a> {
+        #[serde(borrow, rename = "type")]
+        kind: Option<&'a str>,
+    }
+    let kind = serde_json::from_slice::<Event<'_>>(body)
+        .ok()
+        .and_then(|e| e.kind);
+    billing::EVENTS
+        .into_iter()
+        .find(|e| Some(*e) == kind)
+        .unwrap_or("other")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_type_labels_are_bounded() {
+        assert_eq!(
+            event_type(br#"{"type":"invoice.paid","id":"x"}"#),
+            "invoice.paid"
+        );
+        assert_eq!(event_type(br#"{"type":"made.up"}"#), "other");
+        assert_eq!(event_type(b"not json"), "other");
+    }
 }

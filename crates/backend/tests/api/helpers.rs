@@ -26,6 +26,8 @@ pub struct Options {
     pub password_hash_wait: Duration,
     pub trust_forwarded_for: bool,
     pub acquire_timeout: Duration,
+    /// Serve `/metrics` on a free loopback port ([`TestApp::metrics`]); off by default.
+    pub metrics: bool,
 }
 
 impl Default for Options {
@@ -38,6 +40,7 @@ impl Default for Options {
             password_hash_wait: Duration::from_secs(2),
             trust_forwarded_for: false,
             acquire_timeout: Duration::from_secs(5),
+            metrics: false,
         }
     }
 }
@@ -48,6 +51,8 @@ pub struct TestApp {
     /// `None` when the test brought its own database (see [`serve`]).
     pub db: Option<TestDb>,
     pub pool: sqlx::PgPool,
+    /// `http://127.0.0.1:PORT/metrics` when the app serves metrics.
+    pub metrics_url: Option<String>,
     server: JoinHandle<()>,
 }
 
@@ -88,6 +93,11 @@ fn settings(url: &str, options: Options) -> Settings {
         serve: ServeArgs {
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             workers: 2,
+            metrics_port: if options.metrics {
+                test_support::free_port()
+            } else {
+                0
+            },
             ..ServeArgs::default()
         },
         log: LogArgs {
@@ -103,6 +113,7 @@ pub async fn serve(url: &str, options: Options) -> TestApp {
         .await
         .expect("the application builds");
     let addr = app.local_addr().expect("addr");
+    let metrics_url = app.metrics_addr().map(|a| format!("http://{a}/metrics"));
     let pool = app.pool().clone();
     // The production server: worker threads with runtimes of their own, sharing the pool
     // (created on the test's runtime) across runtimes exactly as `main` does.
@@ -119,11 +130,31 @@ pub async fn serve(url: &str, options: Options) -> TestApp {
             .expect("client"),
         db: None,
         pool,
+        metrics_url,
         server,
     }
 }
 
+/// The value of the sample `series` (name and labels exactly as exported), 0 when absent.
+pub fn sample(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .map(|v| v.trim().parse().expect("a number"))
+        .unwrap_or(0.0)
+}
+
 impl TestApp {
+    /// The metrics text (the app must have been started with `metrics: true`).
+    pub async fn metrics(&self) -> String {
+        let url = self
+            .metrics_url
+            .as_deref()
+            .expect("started with metrics: true");
+        let res = self.client.get(url).send().await.expect("scrape");
+        assert_eq!(res.status(), StatusCode::OK);
+        res.text().await.expect("metrics text")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

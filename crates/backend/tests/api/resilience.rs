@@ -4,7 +4,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use test_support::Cluster;
 
-use crate::helpers::{expect, expect_error, serve, Options};
+use crate::helpers::{expect, expect_error, sample, serve, Options};
 
 #[tokio::test]
 async fn database_outage_answers_503_and_recovers_without_restart() {
@@ -20,6 +20,7 @@ async fn database_outage_answers_503_and_recovers_without_restart() {
         &url,
         Options {
             acquire_timeout: Duration::from_secs(1),
+            metrics: true,
             ..Options::default()
         },
     )
@@ -54,6 +55,19 @@ async fn database_outage_answers_503_and_recovers_without_restart() {
     let health = app.get("/healthz", None).await;
     assert_eq!(health.status(), StatusCode::OK);
     assert_eq!(health.text().await.expect("body"), "1");
+    // Both 503s are counted (the counter is per process: at least ours).
+    let text = app.metrics().await;
+    assert!(
+        sample(&text, "database_unavailable_answers_total") >= 2.0,
+        "{text}"
+    );
+    assert!(
+        sample(
+            &text,
+            r#"http_requests_total{method="GET",route="/accounts",status="503"}"#
+        ) >= 1.0,
+        "{text}"
+    );
 
     cluster = tokio::task::spawn_blocking(move || {
         cluster.restart();

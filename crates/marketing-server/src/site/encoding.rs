@@ -20,6 +20,8 @@ use super::policy::Policy;
 #[derive(Debug)]
 pub struct Variant {
     pub body: Bytes,
+    /// `identity`, `gzip` or `br`: the metrics count bytes sent by encoding.
+    pub encoding: &'static str,
     pub etag: HeaderValue,
     /// Headers of a 200 (or 404) answer: content type/length/encoding, caching, security.
     pub headers: HeaderMap,
@@ -38,6 +40,8 @@ pub struct Siblings {
 #[derive(Debug)]
 pub struct Resource {
     pub identity: Variant,
+    /// The route label of its answers in the metrics ([`Policy::class`]).
+    pub class: &'static str,
     gzip: OnceLock<Option<Variant>>,
     br: OnceLock<Option<Variant>>,
     spec: Spec,
@@ -53,6 +57,7 @@ impl Resource {
         with_etag: bool,
         security: &HeaderMap,
     ) -> Resource {
+        let class = policy.class();
         let spec = Spec {
             content_type: policy.content_type,
             cache_control: policy.cache_control,
@@ -80,6 +85,7 @@ impl Resource {
         let br = slot(siblings.br, "br");
         Resource {
             identity: spec.variant(body, None, security),
+            class,
             gzip,
             br,
             spec,
@@ -163,6 +169,7 @@ impl Spec {
         }
         Variant {
             body,
+            encoding: encoding.unwrap_or("identity"),
             etag,
             headers,
             not_modified,

@@ -34,6 +34,7 @@ use axum::http::header::{self, HeaderMap, HeaderValue};
 use bytes::Bytes;
 
 use crate::config::Settings;
+use crate::metrics::SiteMetrics;
 pub use encoding::{Resource, Siblings, Variant};
 pub use load::LoadError;
 use policy::{Policy, REVALIDATE};
@@ -69,6 +70,7 @@ pub struct Site {
     method_not_allowed: HeaderMap,
     redirect: HeaderMap,
     stats: Stats,
+    metrics: SiteMetrics,
 }
 
 impl Site {
@@ -140,6 +142,7 @@ impl Site {
             method_not_allowed,
             redirect,
             stats,
+            metrics: SiteMetrics::default(),
         })
     }
 
@@ -200,5 +203,10 @@ impl Site {
 
     pub fn stats(&self) -> Stats {
         self.stats
+    }
+
+    /// What serving this site has sent (bytes by encoding, 304s).
+    pub fn metrics(&self) -> &SiteMetrics {
+        &self.metrics
     }
 }

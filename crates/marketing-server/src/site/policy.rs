@@ -22,6 +22,18 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// The file class this policy describes, the route label of its answers in the metrics
+    /// (bounded, unlike paths): `page` (HTML), `hashed_asset` (immutable), `asset`.
+    pub fn class(&self) -> &'static str {
+        if self.cache_control == IMMUTABLE {
+            "hashed_asset"
+        } else if self.content_type.as_bytes().starts_with(b"text/html") {
+            "page"
+        } else {
+            "asset"
+        }
+    }
+
     pub fn for_path(path: &str) -> Policy {
         let (content_type, compressible) = content_type(path);
         let cache_control = if is_content_hashed(path) {
@@ -120,6 +132,13 @@ mod tests {
         assert!(!is_content_hashed("/3f9c2b1a.js"));
         assert!(!is_content_hashed("/deadbeef00.page.html"));
         assert!(!is_content_hashed("/app.notahash1.js"));
+    }
+
+    #[test]
+    fn classes() {
+        assert_eq!(Policy::for_path("/index.html").class(), "page");
+        assert_eq!(Policy::for_path("/app.3f9c2b1a.js").class(), "hashed_asset");
+        assert_eq!(Policy::for_path("/logo.png").class(), "asset");
     }
 
     #[test]

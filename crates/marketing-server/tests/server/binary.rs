@@ -10,7 +10,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_marketing-server");
 
 fn bin() -> Command {
     let mut c = Command::new(BIN);
-    c.env_clear().stdin(Stdio::null());
+    // Metrics off unless a test asks: the default port may be taken on a shared machine.
+    c.env_clear().env("METRICS_PORT", "0").stdin(Stdio::null());
     c
 }
 
@@ -242,4 +243,89 @@ fn refused_start(mut cmd: Command) -> Output {
         std::thread::sleep(Duration::from_millis(50));
     }
     child.wait_with_output().expect("output")
+}
+
+/// The access log is written by a background thread in batches: the lines of the requests
+/// answered just before SIGTERM must still be on stdout when the process has exited.
+#[test]
+fn the_last_access_log_lines_are_written_before_exit() {
+    use std::io::Read;
+    let site = fixture();
+    let port = free_port();
+    let mut child = bin()
+        .env("SITE_DIR", site.site_dir())
+        .env("PORT", port.to_string())
+        .env("HOST", "127.0.0.1")
+        .env("SHUTDOWN_DRAIN_SECONDS", "0")
+        .env("LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let reader = std::thread::spawn(move || {
+        let mut out = String::new();
+        let _ = stdout.read_to_string(&mut out);
+        out
+    });
+    let sent = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("rt");
+        rt.block_on(async move {
+            let client = client();
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while client
+                .get(format!("http://127.0.0.1:{port}/healthz"))
+                .send()
+                .await
+                .is_err()
+            {
+                assert!(Instant::now() < deadline, "the server never came up");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            for i in 0..200 {
+                let r = client
+                    .get(format!("http://127.0.0.1:{port}/missing-{i}"))
+                    .header("x-request-id", format!("exit-test-{i}"))
+                    .send()
+                    .await
+                    .expect("get");
+                assert_eq!(r.status(), 404);
+            }
+        })
+    });
+    sent.join().expect("requests");
+    // Stop at once: the writer has had no time to come round on its own.
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let status = child.wait().expect("wait");
+    assert!(status.success(), "{status:?}");
+    let out = reader.join().expect("reader");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|v: &serde_json::Value| v["message"] == "request")
+        .collect();
+    for i in 0..200 {
+        let id = format!("exit-test-{i}");
+        let line = lines
+            .iter()
+            .find(|v| v["span"]["request_id"] == id.as_str())
+            .unwrap_or_else(|| panic!("no access-log line for {id}:\n{out}"));
+        assert_eq!(line["path"], format!("/missing-{i}"));
+        assert_eq!(line["status"], 404);
+        assert_eq!(line["method"], "GET");
+        assert_eq!(line["level"], "INFO");
+        assert_eq!(line["target"], "service_runtime::telemetry");
+        assert!(
+            line["micros"].is_u64() && line["timestamp"].is_string(),
+            "{line}"
+        );
+    }
 }

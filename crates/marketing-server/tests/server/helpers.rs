@@ -128,6 +128,8 @@ pub fn fixture() -> Fixture {
 pub struct TestServer {
     pub addr: SocketAddr,
     pub base: String,
+    /// `http://127.0.0.1:PORT/metrics` of this server.
+    pub metrics_url: String,
     stop: Option<oneshot::Sender<()>>,
 }
 
@@ -185,11 +187,14 @@ pub async fn spawn_settings(settings: &Settings) -> TestServer {
         },
         ..ServeArgs::default()
     };
-    let server = marketing_server::server::build(Arc::new(site), &args);
+    let metrics = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let metrics_url = format!("http://{}/metrics", metrics.local_addr().expect("addr"));
+    let server = marketing_server::server::build(Arc::new(site), &args, Some(metrics));
     tokio::spawn(server.serve(listener, stopped));
     TestServer {
         addr,
         base: format!("http://{addr}"),
+        metrics_url,
         stop: Some(stop),
     }
 }

@@ -3,6 +3,7 @@
 mod binary;
 mod helpers;
 mod includes;
+mod metrics;
 mod overlay;
 mod serving;
 mod spa;

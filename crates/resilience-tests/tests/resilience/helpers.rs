@@ -134,6 +134,7 @@ impl Service {
             .env("PORT", port.to_string())
             .env("RUST_LOG", "warn")
             .env("LOG_FORMAT", "pretty")
+            .env("METRICS_PORT", "0")
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdin(Stdio::null())
             .stdout(Stdio::null())

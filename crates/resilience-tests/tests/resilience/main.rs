@@ -11,6 +11,8 @@
 //!   times, under load: not one request may fail.
 //! - `db_outage`: the backend under load while PostgreSQL stops and starts again: database routes
 //!   answer 503 JSON, `/healthz` stays 200, and the same process recovers.
+//! - `prometheus`: Debian's Prometheus scrapes both binaries every second under known traffic;
+//!   its query API must report the counts, the rate and the latency quantile that traffic had.
 //! - `signup_burst`: a burst of sign-ups and logins with a small password-hashing budget: every
 //!   request answered (201/200, 429, 503 with Retry-After), the process alive, peak RSS bounded.
 //!
@@ -20,6 +22,7 @@
 
 mod db_outage;
 mod helpers;
+mod prometheus;
 mod proxy;
 mod rolling_restart;
 mod signup_burst;

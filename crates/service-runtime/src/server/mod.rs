@@ -1,10 +1,11 @@
 //! Serving a service's routes over HTTP/1.1: the listener settings every service shares
-//! ([`ServeArgs`]), the acceptor, and [`Server`], which adds `/healthz` and the access log and
-//! runs the drain sequence of [`crate::shutdown`] around the acceptor.
+//! ([`ServeArgs`]), the acceptor, and [`Server`], which adds `/healthz`, the access log and the
+//! metrics ([`crate::observe`]), serves `/metrics` on its own listener, and runs the drain
+//! sequence of [`crate::shutdown`] around the acceptor.
 //!
 //! There is one way to serve: `Server::new(routes, &args)`, optionally `.peer_addr()`,
-//! `.healthz_headers(..)` and `.cleanup(..)`, then `.serve(listener, stop)`. Tests build the same
-//! [`ServeArgs`] that `main` parses, with shorter timings.
+//! `.healthz_headers(..)`, `.metrics(..)` and `.cleanup(..)`, then `.serve(listener, stop)`.
+//! Tests build the same [`ServeArgs`] that `main` parses, with shorter timings.
 //!
 //! # Layout
 //! - [`workers`]: thread-per-core serving: one single-threaded runtime per worker thread, fed
@@ -18,6 +19,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::HeaderMap;
@@ -26,12 +28,18 @@ use tokio::net::TcpListener;
 
 use crate::config::parse_seconds;
 use crate::health::Health;
+use crate::metrics::http::HttpMetrics;
+use crate::metrics::{self, Registry};
+use crate::observe::ObserveLayer;
 use crate::shutdown::{self, Timing};
-use crate::telemetry::AccessLogLayer;
 use workers::Workers;
 
 /// The idle keep-alive timeout when `KEEPALIVE_TIMEOUT_SECONDS` is not set.
 pub const DEFAULT_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(75);
+
+/// The metrics port when `METRICS_PORT` is not set: the same in every service, so one
+/// PodMonitor and one NetworkPolicy port cover them all.
+pub const DEFAULT_METRICS_PORT: u16 = 9090;
 
 /// Listener, worker and shutdown settings shared by every service (the port is per binary).
 #[derive(clap::Args, Debug, Clone, PartialEq, Eq)]
@@ -51,6 +59,10 @@ pub struct ServeArgs {
     #[arg(long = "keepalive-timeout-seconds", env = "KEEPALIVE_TIMEOUT_SECONDS",
           default_value = "75", value_parser = parse_keepalive)]
     pub keepalive_timeout: Duration,
+    /// Port of the metrics listener (`GET /metrics`, Prometheus text), on the same host as the
+    /// service. 0 turns metrics off: no listener, and nothing is recorded.
+    #[arg(long, env = "METRICS_PORT", default_value_t = DEFAULT_METRICS_PORT)]
+    pub metrics_port: u16,
 }
 
 impl Default for ServeArgs {
@@ -61,6 +73,7 @@ impl Default for ServeArgs {
             shutdown: Timing::default(),
             workers: 0,
             keepalive_timeout: DEFAULT_KEEPALIVE_TIMEOUT,
+            metrics_port: DEFAULT_METRICS_PORT,
         }
     }
 }
@@ -81,6 +94,22 @@ impl ServeArgs {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))
     }
+
+    /// Binds the metrics listener on `host:METRICS_PORT`; `None` when metrics are off (0).
+    pub async fn bind_metrics(&self) -> anyhow::Result<Option<TcpListener>> {
+        match self.metrics_port {
+            0 => Ok(None),
+            port => {
+                let addr = SocketAddr::new(self.host, port);
+                let listener = TcpListener::bind(addr).await.map_err(|e| {
+                    anyhow::anyhow!(
+                        "cannot listen on {addr} (--metrics-port, env METRICS_PORT): {e}"
+                    )
+                })?;
+                Ok(Some(listener))
+            }
+        }
+    }
 }
 
 /// The runtime a service's `main` blocks on. It only binds, accepts and coordinates shutdown:
@@ -98,6 +127,7 @@ pub struct Server {
     args: ServeArgs,
     healthz_headers: HeaderMap,
     peer_addr: bool,
+    metrics: Option<(TcpListener, Registry)>,
     cleanup: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
 }
 
@@ -109,8 +139,17 @@ impl Server {
             args: args.clone(),
             healthz_headers: HeaderMap::new(),
             peer_addr: false,
+            metrics: None,
             cleanup: None,
         }
+    }
+
+    /// Record metrics into `registry` (made by [`metrics::registry`], with the service's own
+    /// metrics added) and serve it on `listener` (from [`ServeArgs::bind_metrics`]; `None`:
+    /// metrics off). The server adds the HTTP metrics and the drain state.
+    pub fn metrics(mut self, listener: Option<TcpListener>, registry: Registry) -> Self {
+        self.metrics = listener.map(|l| (l, registry));
+        self
     }
 
     /// Headers every `/healthz` answer carries as well (the site's security headers: a probe
@@ -147,18 +186,31 @@ impl Server {
             args,
             healthz_headers,
             peer_addr,
+            metrics,
             cleanup,
         } = self;
         let health = Health::new();
+        let (http_metrics, metrics_task) = match metrics {
+            Some((listener, mut registry)) => {
+                let http = HttpMetrics::register(&mut registry);
+                registry.register_collector(Box::new(health.clone()));
+                if let Ok(addr) = listener.local_addr() {
+                    tracing::info!(%addr, "metrics listening");
+                }
+                let task = tokio::spawn(metrics::endpoint::serve(listener, Arc::new(registry)));
+                (Some(http), Some(task))
+            }
+            None => (None, None),
+        };
         let app = routes
             .merge(health.router(healthz_headers))
-            .layer(AccessLogLayer);
+            .layer(ObserveLayer::new(http_metrics.clone()));
         let options = workers::Options {
             count: args.workers,
             header_read_timeout: args.keepalive_timeout,
             peer_addr,
         };
-        let mut workers = Workers::start(&app, options)?;
+        let mut workers = Workers::start(&app, options, http_metrics)?;
         let timing = args.shutdown;
         shutdown::until_drained(
             accept_loop(&listener, &mut workers),
@@ -182,9 +234,17 @@ impl Server {
                 tracing::warn!("shutdown cleanup did not finish in time");
             }
         }
-        tokio::task::spawn_blocking(move || workers.release())
-            .await
-            .map_err(std::io::Error::other)
+        let released = tokio::task::spawn_blocking(move || {
+            workers.release();
+            // Every request is done: write out the access log's last lines before exit.
+            crate::access_log::flush(Duration::from_secs(2));
+        })
+        .await
+        .map_err(std::io::Error::other);
+        if let Some(task) = metrics_task {
+            task.abort();
+        }
+        released
     }
 }
 

@@ -17,6 +17,7 @@
 //! on `spawn_blocking` for this reason).
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
@@ -28,6 +29,7 @@ use tokio::sync::{mpsc, watch};
 use tower::ServiceExt;
 
 use super::timer::CoarseTimer;
+use crate::metrics::http::HttpMetrics;
 
 /// Threads each worker runtime may start for `spawn_blocking` (tokio's default is 512). The
 /// blocking work here is password hashing, which the backend bounds with its own semaphore,
@@ -68,8 +70,12 @@ pub struct Workers {
 }
 
 impl Workers {
-    /// Starts the worker threads serving `app`.
-    pub fn start(app: &Router, options: Options) -> std::io::Result<Self> {
+    /// Starts the worker threads serving `app`, counting connections in `metrics` if given.
+    pub fn start(
+        app: &Router,
+        options: Options,
+        metrics: Option<Arc<HttpMetrics>>,
+    ) -> std::io::Result<Self> {
         let count = match options.count {
             0 => default_count(),
             n => n,
@@ -85,10 +91,11 @@ impl Workers {
                 .max_blocking_threads(MAX_BLOCKING_THREADS)
                 .build()?;
             let (app, done_tx, released) = (app.clone(), done_tx.clone(), released.clone());
+            let metrics = metrics.clone();
             let thread = std::thread::Builder::new()
                 .name(format!("http-worker-{i}"))
                 .spawn(move || {
-                    runtime.block_on(run(app, options, rx, done_tx, released));
+                    runtime.block_on(run(app, options, metrics, rx, done_tx, released));
                     // Whatever is still running (past the shutdown timeout) is dropped here.
                     runtime.shutdown_background();
                 })?;
@@ -154,6 +161,7 @@ impl Workers {
 async fn run(
     app: Router,
     options: Options,
+    metrics: Option<Arc<HttpMetrics>>,
     mut incoming: mpsc::UnboundedReceiver<Conn>,
     done: mpsc::Sender<()>,
     mut released: watch::Receiver<bool>,
@@ -182,7 +190,9 @@ async fn run(
             app.clone().oneshot(req)
         });
         let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let open = metrics.as_ref().map(|m| m.connection());
         tokio::spawn(async move {
+            let _open = open;
             if let Err(e) = conn.await {
                 tracing::debug!(error = %e, %peer, "connection ended with an error");
             }
