@@ -14,7 +14,8 @@
 //!   process and build metrics, and the `/metrics` listener.
 //! - [`observe`]: the per-request middleware: request id, HTTP metrics, access-log line (and
 //!   `/healthz` out of info logs).
-//! - [`health`]: the `/healthz` route and the draining flag it reports.
+//! - [`health`]: the `/healthz` route and what it reports: the draining flag and a service's
+//!   start-up gate ([`Readiness`]).
 //! - [`shutdown`]: the drain contract: stop signals, its timings, and the phases of stopping.
 //! - [`server`]: serving a service's routes: [`ServeArgs`], the acceptor, and [`Server`], which
 //!   mounts `/healthz` and the access log and runs the drain sequence; thread-per-core workers
@@ -38,5 +39,5 @@ pub mod server;
 pub mod shutdown;
 pub mod telemetry;
 
-pub use health::Health;
+pub use health::{Health, Readiness};
 pub use server::{ServeArgs, Server};

@@ -7,4 +7,5 @@ mod billing;
 mod helpers;
 mod metrics;
 mod resilience;
+mod schema;
 mod transactions;

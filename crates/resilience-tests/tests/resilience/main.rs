@@ -13,16 +13,19 @@
 //!   answer 503 JSON, `/healthz` stays 200, and the same process recovers.
 //! - `prometheus`: Debian's Prometheus scrapes both binaries every second under known traffic;
 //!   its query API must report the counts, the rate and the latency quantile that traffic had.
+//! - `schema_gate`: the backend started before its migrations: not ready and serving nothing
+//!   until the real `tools db-migrate` has run, then ready without a restart.
 //! - `signup_burst`: a burst of sign-ups and logins with a small password-hashing budget: every
 //!   request answered (201/200, 429, 503 with Retry-After), the process alive, peak RSS bounded.
 //!
 //! The binaries come from this test's profile directory (`target/debug`): `cargo test --workspace`
 //! builds them; `cargo test -p resilience-tests` alone needs `cargo build -p marketing-server -p
-//! backend` first (or `RESILIENCE_BUILD=1`).
+//! backend -p tools` first (or `RESILIENCE_BUILD=1`).
 
 mod db_outage;
 mod helpers;
 mod prometheus;
 mod proxy;
 mod rolling_restart;
+mod schema_gate;
 mod signup_burst;

@@ -104,8 +104,8 @@ impl Prometheus {
     /// The single value of the instant query `promql` at `time` (None: no series).
     async fn query(&self, promql: &str, time: f64) -> Option<f64> {
         let r = client()
-            .get(format!("http://{}/api/v1/query", self.addr))
-            .query(&[("query", promql), ("time", &format!("{time:.3}"))])
+            .post(format!("http://{}/api/v1/query", self.addr))
+            .form(&[("query", promql), ("time", &format!("{time:.3}"))])
             .send()
             .await
             .expect("query");
@@ -295,5 +295,11 @@ async fn prometheus_measures_the_traffic_that_was_sent() {
         logins.len()
     );
     assert!(median > 0.0 && median <= logins[logins.len() - 1] * 2.5);
+    eprintln!(
+        "prometheus: {} pages, rate() {rate:.1}/s vs {sent:.1}/s sent; {} logins, \
+         histogram_quantile(0.5) {median:.4}s vs the client's {client_median:.4}s",
+        pages.len(),
+        logins.len()
+    );
     drop(cluster);
 }

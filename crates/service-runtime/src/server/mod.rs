@@ -4,8 +4,9 @@
 //! sequence of [`crate::shutdown`] around the acceptor.
 //!
 //! There is one way to serve: `Server::new(routes, &args)`, optionally `.peer_addr()`,
-//! `.healthz_headers(..)`, `.metrics(..)` and `.cleanup(..)`, then `.serve(listener, stop)`.
-//! Tests build the same [`ServeArgs`] that `main` parses, with shorter timings.
+//! `.healthz_headers(..)`, `.ready_when(..)`, `.metrics(..)` and `.cleanup(..)`, then
+//! `.serve(listener, stop)`. Tests build the same [`ServeArgs`] that `main` parses, with
+//! shorter timings.
 //!
 //! # Layout
 //! - [`workers`]: thread-per-core serving: one single-threaded runtime per worker thread, fed
@@ -27,7 +28,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::config::parse_seconds;
-use crate::health::Health;
+use crate::health::{Health, Readiness};
 use crate::metrics::http::HttpMetrics;
 use crate::metrics::{self, Registry};
 use crate::observe::ObserveLayer;
@@ -127,6 +128,7 @@ pub struct Server {
     args: ServeArgs,
     healthz_headers: HeaderMap,
     peer_addr: bool,
+    started: Readiness,
     metrics: Option<(TcpListener, Registry)>,
     cleanup: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
 }
@@ -139,6 +141,7 @@ impl Server {
             args: args.clone(),
             healthz_headers: HeaderMap::new(),
             peer_addr: false,
+            started: Readiness::open_now(),
             metrics: None,
             cleanup: None,
         }
@@ -166,6 +169,14 @@ impl Server {
         self
     }
 
+    /// `/healthz` answers 503 until `started` is open (a start-up condition the service
+    /// establishes after binding, in the background; requests are served meanwhile, so the
+    /// service decides what they get).
+    pub fn ready_when(mut self, started: Readiness) -> Self {
+        self.started = started;
+        self
+    }
+
     /// Runs after in-flight requests finished (or the timeout passed), while the workers'
     /// runtimes still run: the place to close a database pool whose connections they hold.
     /// Bounded by the shutdown timeout as well.
@@ -186,10 +197,11 @@ impl Server {
             args,
             healthz_headers,
             peer_addr,
+            started,
             metrics,
             cleanup,
         } = self;
-        let health = Health::new();
+        let health = Health::gated(started);
         let (http_metrics, metrics_task) = match metrics {
             Some((listener, mut registry)) => {
                 let http = HttpMetrics::register(&mut registry);
