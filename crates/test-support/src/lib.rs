@@ -345,3 +345,13 @@ pub fn free_port() -> u16 {
         .map(|a| a.port())
         .expect("free port")
 }
+
+/// The value of one sample in Prometheus text: `series` is the metric name and its labels
+/// exactly as exported (`http_requests_total{method="GET",route="page",status="200"}`); 0 when
+/// the series is absent (a counter that never moved).
+pub fn metric_sample(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .map(|v| v.trim().parse().expect("a number"))
+        .unwrap_or(0.0)
+}

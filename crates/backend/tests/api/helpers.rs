@@ -153,13 +153,7 @@ pub async fn serve_unready(url: &str, options: Options) -> TestApp {
     }
 }
 
-/// The value of the sample `series` (name and labels exactly as exported), 0 when absent.
-pub fn sample(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
-        .map(|v| v.trim().parse().expect("a number"))
-        .unwrap_or(0.0)
-}
+pub use test_support::metric_sample as sample;
 
 impl TestApp {
     /// The metrics text (the app must have been started with `metrics: true`).

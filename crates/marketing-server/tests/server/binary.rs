@@ -15,6 +15,17 @@ fn bin() -> Command {
     c
 }
 
+/// The binary serving `site` on 127.0.0.1:`port`, with no drain period.
+fn serving(site: &crate::helpers::Fixture, port: u16) -> Command {
+    let mut c = bin();
+    c.env("SITE_DIR", site.site_dir())
+        .env("PORT", port.to_string())
+        .env("HOST", "127.0.0.1")
+        .env("SHUTDOWN_DRAIN_SECONDS", "0")
+        .stderr(Stdio::null());
+    c
+}
+
 fn one_line_error(out: &Output) -> String {
     assert!(!out.status.success(), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -104,14 +115,9 @@ async fn healthcheck_subcommand_exit_codes() {
 fn binary_serves_and_stops_cleanly_on_sigterm() {
     let site = fixture();
     let port = free_port();
-    let mut child = bin()
-        .env("SITE_DIR", site.site_dir())
-        .env("PORT", port.to_string())
-        .env("HOST", "127.0.0.1")
-        .env("SHUTDOWN_DRAIN_SECONDS", "0")
+    let mut child = serving(&site, port)
         .env("PUBLIC_API_URL", "http://localhost:5000")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
         .spawn()
         .expect("spawn");
     let url = format!("http://127.0.0.1:{port}/healthz");
@@ -252,15 +258,10 @@ fn the_last_access_log_lines_are_written_before_exit() {
     use std::io::Read;
     let site = fixture();
     let port = free_port();
-    let mut child = bin()
-        .env("SITE_DIR", site.site_dir())
-        .env("PORT", port.to_string())
-        .env("HOST", "127.0.0.1")
-        .env("SHUTDOWN_DRAIN_SECONDS", "0")
+    let mut child = serving(&site, port)
         .env("LOG_FORMAT", "json")
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
         .spawn()
         .expect("spawn");
     let mut stdout = child.stdout.take().expect("stdout");

@@ -3,15 +3,9 @@
 
 use reqwest::header::{ACCEPT_ENCODING, ETAG, IF_NONE_MATCH};
 
-use crate::helpers::{client, fixture, spawn, HASHED_JS};
+use test_support::metric_sample as sample;
 
-/// The value of the sample `series` (name and labels exactly as exported), 0 when absent.
-fn sample(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
-        .map(|v| v.trim().parse().expect("a number"))
-        .unwrap_or(0.0)
-}
+use crate::helpers::{client, fixture, spawn, HASHED_JS};
 
 #[tokio::test]
 async fn requests_bytes_and_revalidations_are_counted_without_raw_paths() {
