@@ -258,8 +258,9 @@ SVC_ENV=(LOG_FORMAT=json SHUTDOWN_DRAIN_SECONDS=0 SHUTDOWN_TIMEOUT_SECONDS=2)
 # The login limit is per client address and every wrk connection comes from 127.0.0.1.
 BACKEND_ENV=(DATABASE_URL="$PG_URL/bench" JWT_SECRET="$JWT_SECRET_BENCH" SUBSCRIPTIONS_ENABLED=false
   DATABASE_MAX_CONNECTIONS="$DB_CONNS" LOGIN_ATTEMPTS_PER_MINUTE=4000000000)
-STARTUP_MARKETING=$(env "${SVC_ENV[@]}" RUST_LOG=warn SITE_DIR="$SITE" "$REL/startup-time" "$STARTUP_RUNS" "$REL/marketing-server")
-STARTUP_BACKEND=$(env "${SVC_ENV[@]}" RUST_LOG=warn "${BACKEND_ENV[@]}" "$REL/startup-time" "$STARTUP_RUNS" "$REL/backend")
+# Metrics off for these (METRICS_PORT=0): the runs follow each other on one fixed port otherwise.
+STARTUP_MARKETING=$(env "${SVC_ENV[@]}" METRICS_PORT=0 RUST_LOG=warn SITE_DIR="$SITE" "$REL/startup-time" "$STARTUP_RUNS" "$REL/marketing-server")
+STARTUP_BACKEND=$(env "${SVC_ENV[@]}" METRICS_PORT=0 RUST_LOG=warn "${BACKEND_ENV[@]}" "$REL/startup-time" "$STARTUP_RUNS" "$REL/backend")
 STARTUP_NODE=$(NODE_PATH="$NODE_PATH_BENCH" SITE_DIR="$SITE" "$REL/startup-time" 5 node "$ROOT/bench/node-peer/server.js")
 
 # ---------------------------------------------------------------------------------------------
@@ -269,7 +270,9 @@ declare -A PORT=()
 ours() {
   local name=$1 binary=$2 profile=$3 level=$4; shift 4
   PORT[$name]=$(free_port)
-  start "$name" env "${SVC_ENV[@]}" RUST_LOG="$level" "$@" HOST=127.0.0.1 PORT="${PORT[$name]}" "$(bin "$binary" "$profile")"
+  # /metrics on a port of its own, as in production (one metrics port per server here).
+  start "$name" env "${SVC_ENV[@]}" RUST_LOG="$level" METRICS_PORT="$(free_port)" "$@" \
+    HOST=127.0.0.1 PORT="${PORT[$name]}" "$(bin "$binary" "$profile")"
 }
 # start_nginx NAME [SED-EXPR]: bench/nginx.conf rendered for NAME, optionally edited by SED-EXPR.
 start_nginx() {
