@@ -19,6 +19,7 @@ lint: ## cargo fmt --check, clippy -D warnings, no import cycle between modules 
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 	python3 -m unittest discover -s scripts -p 'test_module_cycles.py'
 	python3 -m unittest discover -s bench -p 'test_*.py'
+	python3 -m unittest discover -s bench/api -p 'test_*.py'
 	python3 scripts/module_cycles.py crates bench
 
 test-rust: ## Unit + integration tests (starts a throwaway PostgreSQL unless DATABASE_URL is set)
