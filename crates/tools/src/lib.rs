@@ -12,6 +12,8 @@
 //! - [`namespace`]: the namespace a command acts for, and whether it is production.
 //! - [`db`]: `db-migrate` ([`db::migrate`]), `db-reset` ([`db::reset`]), demo data ([`db::seed`]),
 //!   connecting with retries and the password-masking `DATABASE_URL`.
+//! - [`backup`]: `db-backup` and `db-restore`: pg_dump streamed through age into an object store
+//!   (`file://`, `s3://`), the manifest, retention, the verified restore.
 //! - [`stripe`]: `inject-stripe-secret` and `stripe-webhook delete`: the Stripe client, the
 //!   store file, the injection.
 //! - [`files`]: atomic file replacement (temp file + fsync + rename).
@@ -19,6 +21,7 @@
 //!
 //! `healthcheck URL` is the shared probe (and argument shape) from `service_runtime::healthcheck`.
 
+pub mod backup;
 pub mod cli;
 pub mod db;
 pub mod exit;
@@ -31,6 +34,14 @@ use std::process::ExitCode;
 
 use cli::{Cli, Command, WebhookCommand};
 use exit::Failure;
+
+/// reqwest is built without its default crypto provider (aws-lc-rs, a C build and a second
+/// crypto library next to the ring that sqlx already uses): rustls then needs a process-wide
+/// provider before the first HTTP client (Stripe's, the S3 store's) is built. Installing twice is
+/// harmless (the first wins).
+pub(crate) fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
 
 /// Runs one subcommand to completion and returns the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
@@ -56,6 +67,8 @@ async fn dispatch(command: &Command) -> Result<(), Failure> {
     match command {
         Command::DbMigrate(args) => db::migrate::run(args).await,
         Command::DbReset(args) => db::reset::run(args).await,
+        Command::DbBackup(args) => backup::create::run(args).await,
+        Command::DbRestore(args) => backup::restore::run(args).await,
         Command::InjectStripeSecret(args) => stripe::inject::run(args).await,
         Command::StripeWebhook {
             command: WebhookCommand::Delete(args),
