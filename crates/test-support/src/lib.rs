@@ -328,7 +328,9 @@ pub fn pg_client(name: &str) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(name))
 }
 
-fn pg_bin() -> Option<PathBuf> {
+/// The directory of the newest PostgreSQL server binaries here (`$PG_BIN` first): also where
+/// `pg_dump` and `pg_restore` are.
+pub fn pg_bin() -> Option<PathBuf> {
     if let Ok(dir) = std::env::var("PG_BIN") {
         return Some(PathBuf::from(dir));
     }

@@ -22,7 +22,8 @@ pub const MIGRATION_FAILED: u8 = 4;
 /// The database has applied migrations this binary does not know, or one it knows differently:
 /// an older `tools` image is running against a newer schema.
 pub const UNKNOWN_MIGRATIONS: u8 = 5;
-/// `db-reset` refused to touch the production namespace.
+/// `db-reset` / `db-restore` refused to touch production: the production namespace (db-reset), or
+/// a database marked as production.
 pub const REFUSED_PRODUCTION: u8 = 6;
 /// `db-restore` refused the backup: no manifest, size or SHA-256 not as recorded (truncated,
 /// corrupted), or not decryptable with the given identity (wrong key). Nothing was restored.
@@ -52,7 +53,7 @@ pub const TABLE: [(u8, &str); 9] = [
     ),
     (
         REFUSED_PRODUCTION,
-        "db-reset refused: the namespace is the production namespace",
+        "db-reset/db-restore refused: production namespace, or a database marked as production",
     ),
     (
         BACKUP_INVALID,

@@ -6,4 +6,5 @@ mod auth;
 mod billing;
 mod helpers;
 mod resilience;
+mod schema;
 mod transactions;

@@ -26,8 +26,8 @@ use crate::backup::human_bytes;
 use crate::backup::location::{BackupName, BackupUrl, Store};
 use crate::backup::manifest::Manifest;
 use crate::backup::pg::{self, Running};
-use crate::db::{connect, DatabaseArgs, RetryArgs};
-use crate::exit::{Failure, BACKUP_INVALID, TARGET_NOT_EMPTY};
+use crate::db::{connect, production_mark, DatabaseArgs, RetryArgs};
+use crate::exit::{self, Failure, BACKUP_INVALID, TARGET_NOT_EMPTY};
 
 #[derive(Args, Debug)]
 pub struct RestoreArgs {
@@ -213,6 +213,35 @@ async fn check_target(
     args: &RestoreArgs,
     database: &str,
 ) -> Result<(), Failure> {
+    // A mark that cannot be read counts as a refusal: nothing is overwritten on a guess.
+    let mark = production_mark::read(&mut *conn).await.map_err(|e| {
+        Failure::new(
+            exit::REFUSED_PRODUCTION,
+            anyhow::Error::new(e).context(format!(
+                "refusing to restore into database {database}: cannot check whether it is marked \
+                 as production; nothing was restored"
+            )),
+        )
+    })?;
+    if let Some(mark) = mark {
+        if !args.destroy_production {
+            return Err(Failure::new(
+                exit::REFUSED_PRODUCTION,
+                anyhow::anyhow!(
+                    "refusing to restore into database {database}: it is marked as production \
+                     (migrated in namespace '{}' at {}); nothing was restored. To replace \
+                     production data anyway, pass --i-understand-this-destroys-production-data",
+                    mark.namespace,
+                    mark.marked_at
+                ),
+            ));
+        }
+        eprintln!(
+            "db-restore: WARNING: restoring into database {database}, marked as production by \
+             namespace '{}' (--i-understand-this-destroys-production-data given)",
+            mark.namespace
+        );
+    }
     let tables = user_tables(conn).await?;
     if !tables.is_empty() && !args.clean {
         return Err(Failure::new(

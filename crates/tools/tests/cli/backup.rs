@@ -510,3 +510,55 @@ async fn s3_round_trip_through_a_local_s3_server() {
     source.drop_db().await;
     target.drop_db().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_production_marked_target_needs_the_long_flag() {
+    let (source, key, store) = one_backup().await;
+    // db-migrate in the production namespace marks the database; NAMESPACE plays no part below.
+    let target = fresh_db().await;
+    let mut cmd = tools(&["db-migrate"]);
+    cmd.env("DATABASE_URL", &target.url)
+        .env("NAMESPACE", "production");
+    run(cmd).await.expect_code(0);
+    let before = checksums(&target).await;
+
+    let out = restore(
+        &target,
+        &file_url(store.path()),
+        &key.identity,
+        &["--clean"],
+    )
+    .await;
+    out.expect_code(6);
+    assert!(
+        out.stderr.contains("marked as production"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("--i-understand-this-destroys-production-data"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(checksums(&target).await, before, "nothing was restored");
+
+    let out = restore(
+        &target,
+        &file_url(store.path()),
+        &key.identity,
+        &["--clean", "--i-understand-this-destroys-production-data"],
+    )
+    .await;
+    out.expect_code(0);
+    let restored = checksums(&target).await;
+    for (table, sums) in checksums(&source).await {
+        assert_eq!(restored.get(&table), Some(&sums), "{table}");
+    }
+    assert!(
+        restored.contains_key("public.tools_production_mark"),
+        "the target still says production"
+    );
+    source.drop_db().await;
+    target.drop_db().await;
+}
