@@ -16,6 +16,7 @@
 //!   (`file://`, `s3://`), the manifest, retention, the verified restore.
 //! - [`stripe`]: `inject-stripe-secret` and `stripe-webhook delete`: the Stripe client, the
 //!   store file, the injection.
+//! - [`tls`]: the process-wide rustls crypto provider the HTTP clients need.
 //! - [`files`]: atomic file replacement (temp file + fsync + rename).
 //! - [`wait_for`]: `wait-for HOST:PORT...`.
 //!
@@ -28,20 +29,13 @@ pub mod exit;
 pub mod files;
 pub mod namespace;
 pub mod stripe;
+pub mod tls;
 pub mod wait_for;
 
 use std::process::ExitCode;
 
 use cli::{Cli, Command, WebhookCommand};
 use exit::Failure;
-
-/// reqwest is built without its default crypto provider (aws-lc-rs, a C build and a second
-/// crypto library next to the ring that sqlx already uses): rustls then needs a process-wide
-/// provider before the first HTTP client (Stripe's, the S3 store's) is built. Installing twice is
-/// harmless (the first wins).
-pub(crate) fn install_tls_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
 
 /// Runs one subcommand to completion and returns the process exit code.
 pub fn run(cli: Cli) -> ExitCode {

@@ -15,6 +15,8 @@ use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::ObjectStore;
 
+use crate::exit::Failure;
+
 /// The suffix of an encrypted dump.
 pub const OBJECT_SUFFIX: &str = ".dump.age";
 /// The suffix a manifest adds to its object's name.
@@ -147,7 +149,7 @@ impl BackupUrl {
                 )
             }
             Scheme::S3 => {
-                crate::install_tls_provider();
+                crate::tls::install_provider();
                 let mut builder = AmazonS3Builder::from_env().with_bucket_name(&prefix.root);
                 if std::env::var_os("AWS_REGION").is_none()
                     && std::env::var_os("AWS_DEFAULT_REGION").is_none()
@@ -261,6 +263,12 @@ impl BackupName {
     /// Parses a manifest name (`app-20261201T020000Z.dump.age.manifest.json`).
     pub fn parse_manifest(name: &str) -> Option<BackupName> {
         BackupName::parse_object(name.strip_suffix(MANIFEST_SUFFIX)?)
+    }
+}
+
+impl From<LocationError> for Failure {
+    fn from(e: LocationError) -> Failure {
+        Failure::from(anyhow::Error::new(e))
     }
 }
 

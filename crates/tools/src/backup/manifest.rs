@@ -9,6 +9,7 @@ use object_store::{ObjectStoreExt as _, PutPayload};
 use serde::{Deserialize, Serialize};
 
 use crate::backup::location::Store;
+use crate::exit::Failure;
 
 /// What a manifest records. `format` changes only if the object layout does.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -121,5 +122,11 @@ impl Manifest {
                 url: store.url_of(name),
                 source,
             })
+    }
+}
+
+impl From<ManifestError> for Failure {
+    fn from(e: ManifestError) -> Failure {
+        Failure::from(anyhow::Error::new(e))
     }
 }

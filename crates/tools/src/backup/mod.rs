@@ -15,8 +15,6 @@ pub mod pg;
 pub mod restore;
 pub mod retention;
 
-use crate::exit::Failure;
-
 /// `1.5 MiB`-style sizes for progress lines.
 pub fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -30,30 +28,6 @@ pub fn human_bytes(bytes: u64) -> String {
         format!("{bytes} B")
     } else {
         format!("{value:.1} {}", UNITS[unit])
-    }
-}
-
-impl From<location::LocationError> for Failure {
-    fn from(e: location::LocationError) -> Failure {
-        Failure::from(anyhow::Error::new(e))
-    }
-}
-
-impl From<manifest::ManifestError> for Failure {
-    fn from(e: manifest::ManifestError) -> Failure {
-        Failure::from(anyhow::Error::new(e))
-    }
-}
-
-impl From<retention::RetentionError> for Failure {
-    fn from(e: retention::RetentionError) -> Failure {
-        Failure::from(anyhow::Error::new(e))
-    }
-}
-
-impl From<pg::ClientError> for Failure {
-    fn from(e: pg::ClientError) -> Failure {
-        Failure::from(anyhow::Error::new(e))
     }
 }
 

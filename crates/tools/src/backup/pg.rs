@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use crate::db::DatabaseUrl;
+use crate::exit::Failure;
 
 /// At most this much of a client's stderr is kept (its last lines explain a failure).
 const STDERR_KEEP: usize = 4096;
@@ -135,5 +136,11 @@ impl Running {
             status,
             stderr,
         })
+    }
+}
+
+impl From<ClientError> for Failure {
+    fn from(e: ClientError) -> Failure {
+        Failure::from(anyhow::Error::new(e))
     }
 }

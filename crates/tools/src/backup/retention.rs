@@ -15,6 +15,7 @@ use clap::Args;
 use object_store::ObjectStoreExt as _;
 
 use crate::backup::location::{BackupName, Store};
+use crate::exit::Failure;
 
 #[derive(Args, Debug, Clone, Default)]
 pub struct Retention {
@@ -166,6 +167,12 @@ pub async fn apply(
         }
     );
     Ok(())
+}
+
+impl From<RetentionError> for Failure {
+    fn from(e: RetentionError) -> Failure {
+        Failure::from(anyhow::Error::new(e))
+    }
 }
 
 #[cfg(test)]

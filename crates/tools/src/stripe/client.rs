@@ -93,7 +93,7 @@ impl StripeClient {
         key_name: &'static str,
         timeout: Duration,
     ) -> Result<StripeClient, StripeError> {
-        crate::install_tls_provider();
+        crate::tls::install_provider();
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
