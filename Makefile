@@ -53,7 +53,7 @@ test: lint audit audit-selftest sqlx-check test-rust test-sites k8s-validate ima
 # stand-ins. A failing step names the command to run next ($(RERUN)).
 PROJECT ?= ledger
 TAG ?= dev
-IMAGES := backend marketing frontend tools
+IMAGES := backend marketing frontend tools backup
 IMAGE_SIZE_LIMIT_MB ?= 30
 DEV_IMAGE ?= $(PROJECT)-dev:latest
 RERUN ?= make $(or $(MAKECMDGOALS),help)
@@ -66,7 +66,7 @@ E2E_PYTHON ?= .venv/bin/python
 offline-bases: ## Build every offline stand-in (Rust builder, distroless-cc, PostgreSQL 17) from Debian 13 packages
 	DOCKER=$(DOCKER) scripts/offline-bases.sh
 
-images: ## Build backend/marketing/frontend/tools images (CI runs inside; offline, vendored crates)
+images: ## Build backend/marketing/frontend/tools/backup images (CI runs inside; offline, vendored crates)
 	DOCKER=$(DOCKER) TAG=$(TAG) scripts/build-images.sh
 
 images-if-missing:
