@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 
 DOCKER=${DOCKER:-/usr/bin/docker}
 TAG=${TAG:-dev}
-TARGETS=${TARGETS:-backend marketing frontend tools backup}
+TARGETS=${TARGETS:-backend marketing frontend tools}
 CONTEXT=${CONTEXT:-worktree}
 CTX=.build/context
 VENDOR=.build/vendor
