@@ -68,7 +68,7 @@ E2E_PYTHON ?= .venv/bin/python
 offline-bases: ## Build every offline stand-in (Rust builder, distroless-cc, PostgreSQL 17) from Debian 13 packages
 	DOCKER=$(DOCKER) scripts/offline-bases.sh
 
-images: ## Build backend/marketing/frontend/tools images (CI runs inside; offline, vendored crates)
+images: ## Build backend/marketing/frontend/tools/backup images (CI runs inside; offline, vendored crates)
 	DOCKER=$(DOCKER) TAG=$(TAG) scripts/build-images.sh
 
 images-if-missing:
@@ -97,6 +97,26 @@ down: ## Stop both stacks (data volumes kept; `make down DOWN_FLAGS=-v` drops th
 db-reset: ## Drop, recreate, migrate and seed the prod stack's database (tools db-reset --seed)
 	$(PROD_COMPOSE) run --rm -T --no-deps migrate db-reset --seed
 
+# Backups of the prod stack (compose service `backup`): into BACKUP_DIR/store, encrypted to a
+# local-only age key pair generated on first use in BACKUP_DIR/keys (git ignores .backups/). The
+# container runs as the invoking user so the files stay theirs. `age-keygen`: Debian package age.
+BACKUP_DIR ?= $(abspath .backups)
+BACKUP_KEY = $(BACKUP_DIR)/keys/backup.key
+RESTORE_FLAGS ?= --clean
+BACKUP_RUN = env BACKUP_DIR=$(BACKUP_DIR) $(PROD_COMPOSE) run --rm -T --user "$$(id -u):$$(id -g)" backup
+
+$(BACKUP_KEY):
+	@command -v age-keygen >/dev/null || { echo "error: age-keygen not found (apt-get install age)" >&2; exit 1; }
+	@mkdir -p $(dir $@) $(BACKUP_DIR)/store
+	@umask 077 && age-keygen -o $@ 2>/dev/null
+	@echo "==> generated the local-only backup key $@ (public key $$(age-keygen -y $@)); never commit it"
+
+db-backup: images-if-missing $(BACKUP_KEY) ## Back up the prod stack's database into .backups/store (age-encrypted, tools db-backup)
+	$(BASES_SH) postgres -- env BACKUP_RECIPIENTS="$$(age-keygen -y $(BACKUP_KEY))" $(BACKUP_RUN) db-backup
+
+db-restore: images-if-missing $(BACKUP_KEY) ## Restore the newest backup in .backups/store into the prod stack's database (RESTORE_FLAGS=--clean)
+	$(BASES_SH) postgres -- $(BACKUP_RUN) db-restore $(RESTORE_FLAGS)
+
 E2E_TOOLS = .venv/.e2e-tools
 $(E2E_TOOLS): e2e/requirements.txt
 	@[ -x $(E2E_PYTHON) ] || python3 -m venv .venv
@@ -119,7 +139,7 @@ image-sizes: ## Print the final image sizes (target: at most 30 MB each)
 	    'BEGIN { mb = b / 1000000; printf "  %-16s %6.1f MB%s\n", n, mb, (mb > lim ? "  OVER LIMIT" : "") }'; \
 	done
 
-.PHONY: offline-bases images images-if-missing start start-prod down db-reset e2e test-bases image-sizes
+.PHONY: offline-bases images images-if-missing start start-prod down db-reset db-backup db-restore e2e test-bases image-sizes
 
 # --- Kubernetes manifests: offline validation (k8s/) -------------------------
 # Renders every kustomization, validates it strictly against each supported Kubernetes version
