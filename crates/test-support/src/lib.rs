@@ -324,7 +324,9 @@ fn chown(path: &Path, uid: u32) {
     std::os::unix::fs::chown(path, Some(uid), Some(uid_gid(uid))).expect("chown cluster dir");
 }
 
-fn pg_bin() -> Option<PathBuf> {
+/// The directory of the newest PostgreSQL server binaries here (`$PG_BIN` first): also where
+/// `pg_dump` and `pg_restore` are.
+pub fn pg_bin() -> Option<PathBuf> {
     if let Ok(dir) = std::env::var("PG_BIN") {
         return Some(PathBuf::from(dir));
     }

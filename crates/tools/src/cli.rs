@@ -38,7 +38,9 @@ pub enum Command {
     /// Each attempt connects with a timeout; while the database is not reachable yet the attempt
     /// is reported and retried after a delay. Safe when several run at once (a Kubernetes Job
     /// retried while the first is still running): PostgreSQL's advisory lock serialises them and
-    /// the later ones find nothing to do. Exits 3 when the database stays unreachable, 4 when a
+    /// the later ones find nothing to do. With NAMESPACE equal to PRODUCTION_NAMESPACE it also
+    /// marks the database as production (table public.tools_production_mark), which db-reset then
+    /// refuses whatever NAMESPACE says. Exits 3 when the database stays unreachable, 4 when a
     /// migration fails, 5 when the database has migrations this binary does not know.
     #[command(after_help = exit::help())]
     DbMigrate(MigrateArgs),
@@ -46,8 +48,9 @@ pub enum Command {
     /// Drop and recreate the database, migrate it, and optionally seed it (development resets).
     ///
     /// Terminates every other session on the database first, so running backends do not block it.
-    /// Refuses (exit 6, nothing dropped) when NAMESPACE equals PRODUCTION_NAMESPACE, unless
-    /// --i-understand-this-destroys-production-data is given.
+    /// Refuses (exit 6, nothing dropped) when NAMESPACE equals PRODUCTION_NAMESPACE, and when the
+    /// database is marked as production (db-migrate ran there in the production namespace) whatever
+    /// NAMESPACE says, unless --i-understand-this-destroys-production-data is given.
     #[command(after_help = exit::help())]
     DbReset(ResetArgs),
 

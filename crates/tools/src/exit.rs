@@ -21,7 +21,8 @@ pub const MIGRATION_FAILED: u8 = 4;
 /// The database has applied migrations this binary does not know, or one it knows differently:
 /// an older `tools` image is running against a newer schema.
 pub const UNKNOWN_MIGRATIONS: u8 = 5;
-/// `db-reset` refused to touch the production namespace.
+/// `db-reset` refused to touch production: the production namespace, or a database marked as
+/// production.
 pub const REFUSED_PRODUCTION: u8 = 6;
 
 /// Every exit code with its line in `tools --help`.
@@ -46,7 +47,7 @@ pub const TABLE: [(u8, &str); 7] = [
     ),
     (
         REFUSED_PRODUCTION,
-        "db-reset refused: the namespace is the production namespace",
+        "db-reset refused: production namespace, or a database marked as production",
     ),
 ];
 
