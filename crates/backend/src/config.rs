@@ -357,7 +357,7 @@ mod tests {
             ("--app-url", "ftp://app.example.com", "APP_URL"),
             ("--stripe-api-base", "not a url", "STRIPE_API_BASE"),
             ("--stripe-price-id", "price x", "STRIPE_PRICE_ID"),
-            ("--trial-days", "-1", "TRIAL_DAYS"),
+            ("--trial-days", "5000", "TRIAL_DAYS"),
         ] {
             let mut args = base.to_vec();
             args.extend([flag, value]);

@@ -47,7 +47,7 @@ pub enum ApiError {
     /// A Stripe API call failed: 502. The cause is logged; the client learns nothing about it
     /// (no key, no Stripe message).
     #[error("the payment provider could not handle the request; please try again later")]
-    PaymentProvider(#[source] crate::billing::stripe::StripeError),
+    PaymentProvider(#[source] crate::stripe::StripeError),
     #[error("the database is unavailable")]
     DatabaseUnavailable(#[source] sqlx::Error),
     #[error("internal error")]

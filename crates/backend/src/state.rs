@@ -13,9 +13,9 @@ use crate::auth::jwt::JwtKeys;
 use crate::auth::password::HashPool;
 use crate::auth::rate_limit::RateLimiter;
 use crate::billing::checkout::Checkout;
-use crate::billing::stripe::StripeApi;
 use crate::billing::Billing;
 use crate::config::Settings;
+use crate::stripe::StripeApi;
 
 #[derive(Clone)]
 pub struct AppState {

@@ -6,7 +6,7 @@
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::stripe::{StripeApi, StripeError};
+use crate::stripe::{StripeApi, StripeError};
 
 /// Where Stripe sends the browser after paying: the SPA's return page, which polls
 /// `GET /billing/subscription` until the webhook has landed. Stripe fills in the session id.

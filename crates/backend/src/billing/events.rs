@@ -22,10 +22,28 @@ use sqlx::PgConnection;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::access::ACTIVE;
-use super::{CHECKOUT_COMPLETED, INVOICE_PAID, INVOICE_PAYMENT_FAILED, SUBSCRIPTION_DELETED};
-use crate::error::ApiError;
 use axum::http::StatusCode;
+
+use super::access::ACTIVE;
+use crate::error::ApiError;
+
+/// `checkout.session.completed`: the user finished checkout; active once paid.
+pub const CHECKOUT_COMPLETED: &str = "checkout.session.completed";
+/// `invoice.paid`: a payment went through; active, with the new period end.
+pub const INVOICE_PAID: &str = "invoice.paid";
+/// `invoice.payment_failed`: past due.
+pub const INVOICE_PAYMENT_FAILED: &str = "invoice.payment_failed";
+/// `customer.subscription.deleted`: canceled.
+pub const SUBSCRIPTION_DELETED: &str = "customer.subscription.deleted";
+
+/// Every event the webhook acts on: `tools inject-stripe-secret` subscribes the endpoint to
+/// exactly these.
+pub const EVENTS: [&str; 4] = [
+    CHECKOUT_COMPLETED,
+    INVOICE_PAID,
+    INVOICE_PAYMENT_FAILED,
+    SUBSCRIPTION_DELETED,
+];
 
 const INCOMPLETE: &str = "incomplete";
 const PAST_DUE: &str = "past_due";

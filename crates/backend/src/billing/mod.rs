@@ -5,7 +5,6 @@
 //! `routes::billing`.
 //!
 //! # Layout
-//! - [`stripe`]: the Stripe API client (form POSTs, DELETEs, Stripe's errors); `tools` uses it too.
 //! - [`checkout`]: the Checkout Session and customer portal calls.
 //! - [`events`]: recording and applying webhook events.
 //! - [`access`]: trial end, subscription state, and what that allows.
@@ -18,7 +17,6 @@ pub mod access;
 pub mod checkout;
 pub mod events;
 pub mod signature;
-pub mod stripe;
 
 use std::sync::Arc;
 
@@ -29,25 +27,10 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 
-pub use events::{process, Outcome};
-
-/// `checkout.session.completed`: the user finished checkout; active once paid.
-pub const CHECKOUT_COMPLETED: &str = "checkout.session.completed";
-/// `invoice.paid`: a payment went through; active, with the new period end.
-pub const INVOICE_PAID: &str = "invoice.paid";
-/// `invoice.payment_failed`: past due.
-pub const INVOICE_PAYMENT_FAILED: &str = "invoice.payment_failed";
-/// `customer.subscription.deleted`: canceled.
-pub const SUBSCRIPTION_DELETED: &str = "customer.subscription.deleted";
-
-/// Every event the webhook acts on: `tools inject-stripe-secret` subscribes the endpoint to
-/// exactly these.
-pub const EVENTS: [&str; 4] = [
-    CHECKOUT_COMPLETED,
-    INVOICE_PAID,
-    INVOICE_PAYMENT_FAILED,
+pub use events::{
+    process, Outcome, CHECKOUT_COMPLETED, EVENTS, INVOICE_PAID, INVOICE_PAYMENT_FAILED,
     SUBSCRIPTION_DELETED,
-];
+};
 
 /// Billing as configured.
 #[derive(Debug, Clone)]

@@ -13,7 +13,7 @@ use axum::routing::{delete, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use super::{api_now, lock, Call, Endpoint, Mode, Shared};
+use super::state::{api_now, lock, Call, Endpoint, Mode, Shared};
 
 pub(crate) fn router() -> Router<Shared> {
     Router::new()

@@ -15,7 +15,8 @@ use axum::Router;
 use serde_json::{json, Value};
 
 use super::api::{not_found, public_session};
-use super::{api_now, lock, webhooks, Shared};
+use super::state::{api_now, lock, Shared};
+use super::webhooks;
 
 /// A subscription period in the stand-in: 30 days.
 const PERIOD_SECS: i64 = 30 * 24 * 3600;

@@ -10,7 +10,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
-use super::{lock, Shared};
+use super::state::{api_now, lock, Shared};
 
 /// The `Stripe-Signature` header for `body` signed at `t` with `secret`.
 pub fn signature_header(secret: &str, t: i64, body: &[u8]) -> String {
@@ -45,7 +45,7 @@ pub(crate) async fn send(shared: &Shared, kind: &str, object: Value) -> Result<(
             "id": id,
             "object": "event",
             "api_version": "2025-06-30.basil",
-            "created": super::api_now(),
+            "created": api_now(),
             "type": kind,
             "livemode": false,
             "pending_webhooks": inner.endpoints.len(),
@@ -64,7 +64,7 @@ pub(crate) async fn send(shared: &Shared, kind: &str, object: Value) -> Result<(
             reason: e.to_string(),
         })?;
     for endpoint in endpoints {
-        let header = signature_header(&endpoint.secret, super::api_now(), body.as_bytes());
+        let header = signature_header(&endpoint.secret, api_now(), body.as_bytes());
         let answer = client
             .post(&endpoint.url)
             .header("content-type", "application/json; charset=utf-8")

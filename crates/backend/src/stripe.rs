@@ -1,4 +1,4 @@
-//! The Stripe API over rustls (no OpenSSL, so it runs on distroless): form-encoded POSTs and
+//! The Stripe API client, over rustls (no OpenSSL, so it runs on distroless): form-encoded POSTs and
 //! DELETEs with the secret key as Bearer token, answers decoded from JSON.
 //!
 //! Every failure is one [`StripeError`]: the key refused, a request Stripe refused (with
