@@ -7,4 +7,5 @@ mod billing;
 mod checkout;
 mod helpers;
 mod resilience;
+mod schema;
 mod transactions;
