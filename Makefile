@@ -53,13 +53,19 @@ test: lint audit audit-selftest sqlx-check test-rust test-sites k8s-validate ima
 # stand-ins. A failing step names the command to run next ($(RERUN)).
 PROJECT ?= ledger
 TAG ?= dev
-IMAGES := backend marketing frontend tools
+IMAGES := backend marketing frontend tools stripe-stand-in
+# Without a real Stripe key the prod stack runs the local Stripe stand-in (test-only image;
+# compose/docker-compose.stripe-stand-in.yml changes the backend's STRIPE_API_BASE and nothing
+# else), so Subscribe works on a laptop. STRIPE_API_KEY/STRIPE_PRICE_ID of a Stripe test account
+# (or STRIPE_STAND_IN=0) use Stripe itself.
+STRIPE_STAND_IN ?= $(if $(STRIPE_API_KEY),0,1)
+PROD_COMPOSE_FILES = -f compose/docker-compose.production.yml $(if $(filter 1,$(STRIPE_STAND_IN)),-f compose/docker-compose.stripe-stand-in.yml)
 IMAGE_SIZE_LIMIT_MB ?= 30
 DEV_IMAGE ?= $(PROJECT)-dev:latest
 RERUN ?= make $(or $(MAKECMDGOALS),help)
 export TAG DEV_IMAGE RERUN
 BASES_SH = DOCKER=$(DOCKER) scripts/bases.sh
-PROD_COMPOSE = $(COMPOSE) -p $(PROJECT) -f compose/docker-compose.production.yml
+PROD_COMPOSE = $(COMPOSE) -p $(PROJECT) $(PROD_COMPOSE_FILES)
 DEV_COMPOSE = $(COMPOSE) -p $(PROJECT)-dev -f compose/docker-compose.yml
 E2E_PYTHON ?= .venv/bin/python
 

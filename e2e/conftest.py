@@ -13,16 +13,21 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "compose" / "docker-compose.production.yml"
+# The prod stack plus the local Stripe stand-in: the backend differs in STRIPE_API_BASE only.
+STRIPE_STAND_IN_FILE = ROOT / "compose" / "docker-compose.stripe-stand-in.yml"
+COMPOSE_FILES = ["-f", str(COMPOSE_FILE), "-f", str(STRIPE_STAND_IN_FILE)]
 DOCKER = os.environ.get("DOCKER", "docker")
 COMPOSE = shlex.split(os.environ.get("COMPOSE", "docker-compose"))
 PROJECT = os.environ.get("PROJECT", "ledger")
 TAG = os.environ.get("TAG", "dev")
-IMAGES = ["backend", "marketing", "frontend", "tools"]
+IMAGES = ["backend", "marketing", "frontend", "tools", "stripe-stand-in"]
 SERVICES = ["backend", "marketing", "frontend"]
 
 BACKEND = "http://127.0.0.1:5000"
 FRONTEND = "http://127.0.0.1:3000"
 MARKETING = "http://127.0.0.1:3002"
+# The stand-in's hosted checkout, as the browser on this host opens it.
+STRIPE_PUBLIC = "http://localhost:12111"
 
 # The compose file's local-only default; the suite signs webhooks with the same value.
 STRIPE_WEBHOOK_SECRET = os.environ.get(
@@ -41,7 +46,7 @@ def run(cmd, check=True, timeout=300, **kw):
 
 
 def compose(*args, **kw):
-    return run([*COMPOSE, "-p", PROJECT, "-f", str(COMPOSE_FILE), *args], **kw)
+    return run([*COMPOSE, "-p", PROJECT, *COMPOSE_FILES, *args], **kw)
 
 
 def container_id(service):
@@ -71,7 +76,7 @@ def wait_http(url, timeout=60):
 
 def wait_stack():
     """Every container healthy (jobs exited 0) and every service answering /healthz."""
-    run(["scripts/compose-wait.sh", "180", *COMPOSE, "-p", PROJECT, "-f", str(COMPOSE_FILE)],
+    run(["scripts/compose-wait.sh", "180", *COMPOSE, "-p", PROJECT, *COMPOSE_FILES],
         env={**os.environ, "DOCKER": DOCKER}, timeout=240)
     for base in (BACKEND, FRONTEND, MARKETING):
         wait_http(base + "/healthz")
@@ -92,3 +97,19 @@ def stack():
             (ROOT / ".build").mkdir(exist_ok=True)
             (ROOT / ".build" / "e2e-compose.log").write_text(logs)
             compose("down", "-v", "--remove-orphans", check=False)
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keeps each phase's report on the test item, so a fixture can tell a failed test from a
+    passed one (the browser tests keep their screenshots only on failure)."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
+def sql(statement):
+    """Runs one SQL statement in the stack's database as its owner (psql in the database
+    container); returns psql's unaligned output."""
+    return compose("exec", "-T", "database", "psql", "-v", "ON_ERROR_STOP=1", "-U", "ledger", "-d", "ledger",
+                   "-tAc", statement).stdout.strip()

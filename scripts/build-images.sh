@@ -7,7 +7,7 @@
 #      cargo at them offline via the context's .cargo/config.toml,
 #   3. `docker build --target T` per image; BuildKit shares the builder stage between them.
 # Env: DOCKER (default /usr/bin/docker, the BuildKit-capable 20.10 client), TAG (dev),
-#      TARGETS ("backend marketing frontend tools"); the bases come from scripts/bases.sh (BASES,
+#      TARGETS ("backend marketing frontend tools stripe-stand-in", the last for the e2e stack only); the bases come from scripts/bases.sh (BASES,
 #      RUST_IMAGE, RUNTIME_IMAGE, ... as documented there). RERUN: the command a failure suggests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 
 DOCKER=${DOCKER:-/usr/bin/docker}
 TAG=${TAG:-dev}
-TARGETS=${TARGETS:-backend marketing frontend tools}
+TARGETS=${TARGETS:-backend marketing frontend tools stripe-stand-in}
 CONTEXT=${CONTEXT:-worktree}
 CTX=.build/context
 VENDOR=.build/vendor
