@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -29,8 +29,12 @@ CHROMEDRIVER = os.environ.get("CHROMEDRIVER", shutil.which("chromedriver") or "/
 # The browser opens the sites by the names the stack's defaults use: the app is
 # http://localhost:3000 (APP_URL, where Stripe sends the browser back), the marketing site's
 # links point there, and the backend allows that origin.
-APP = "http://localhost:3000"
-SITE = "http://localhost:3002"
+# E2E_APP_URL / E2E_SITE_URL / E2E_BACKEND_URL / E2E_STRIPE_URL point the suite at a stack
+# started some other way (see E2E_EXTERNAL_STACK in conftest.py).
+APP = os.environ.get("E2E_APP_URL", "http://localhost:3000")
+SITE = os.environ.get("E2E_SITE_URL", "http://localhost:3002")
+BACKEND = os.environ.get("E2E_BACKEND_URL", BACKEND)
+STRIPE_PUBLIC = os.environ.get("E2E_STRIPE_URL", STRIPE_PUBLIC)
 SHOTS = ROOT / "e2e" / "screenshots"
 PASSWORD = "correct horse battery"
 
@@ -49,7 +53,9 @@ class Browser:
 
     def wait(self, condition, what, timeout=20):
         try:
-            return WebDriverWait(self.driver, timeout, poll_frequency=0.2).until(lambda d: condition(d))
+            # The SPA re-renders lists as data arrives: an element found a moment ago may be gone.
+            return WebDriverWait(self.driver, timeout, poll_frequency=0.2,
+                                 ignored_exceptions=[StaleElementReferenceException]).until(lambda d: condition(d))
         except TimeoutException:
             self.shot(f"timeout-{re.sub(r'[^a-z0-9]+', '-', what.lower())}")
             raise AssertionError(f"timed out waiting for {what} (at {self.driver.current_url})") from None
@@ -76,7 +82,9 @@ class Browser:
         self.wait(lambda d: self.path() == f"/{label.lower()}", f"the {label} page")
 
     def cells(self):
-        return [td.text for td in self.driver.find_elements(By.CSS_SELECTOR, "tbody td")]
+        """The table cells' text, read in one go (the table may be re-rendered meanwhile)."""
+        return self.driver.execute_script(
+            "return [...document.querySelectorAll('tbody td')].map((td) => td.textContent)")
 
 
 @pytest.fixture

@@ -119,6 +119,9 @@ impl StandIn {
 
 /// The stand-in's routes and its state, for `addr` (used when no public URL is configured).
 pub(crate) fn router(options: Options, addr: SocketAddr) -> (Router, Shared) {
+    // reqwest (which sends the webhooks) is built without a crypto provider of its own; the
+    // first one installed wins, so this is harmless next to the backend's.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let public_url = options
         .public_url
         .clone()
