@@ -25,7 +25,13 @@ struct Args {
     #[arg(long, env = "HOST", default_value = "127.0.0.1")]
     host: IpAddr,
     /// Secret keys the API accepts (comma-separated); test-mode keys only.
-    #[arg(long, env = "STRIPE_API_KEY", hide_env_values = true, value_delimiter = ',', required = true)]
+    #[arg(
+        long,
+        env = "STRIPE_API_KEY",
+        hide_env_values = true,
+        value_delimiter = ',',
+        required = true
+    )]
     api_key: Vec<String>,
     /// Prices that exist (comma-separated).
     #[arg(long, env = "STRIPE_PRICE_ID", value_delimiter = ',', required = true)]
@@ -34,7 +40,12 @@ struct Args {
     #[arg(long, env = "STAND_IN_WEBHOOK_URL")]
     webhook_url: Option<String>,
     /// The signing secret of that endpoint (the backend's STRIPE_WEBHOOK_SECRET).
-    #[arg(long, env = "STRIPE_WEBHOOK_SECRET", hide_env_values = true, requires = "webhook_url")]
+    #[arg(
+        long,
+        env = "STRIPE_WEBHOOK_SECRET",
+        hide_env_values = true,
+        requires = "webhook_url"
+    )]
     webhook_secret: Option<String>,
     /// Base URL browsers use to reach the hosted pages, e.g. http://127.0.0.1:12111.
     #[arg(long, env = "STAND_IN_PUBLIC_URL")]
@@ -64,7 +75,10 @@ fn main() -> ExitCode {
         webhook,
         public_url: args.public_url,
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
