@@ -34,7 +34,7 @@ test-sites: ## Static sites: HTML/CSS/JS checks, JS unit tests, both sites in he
 
 # Order: cheap and most likely to fail first. `images` always runs (BuildKit makes an unchanged tree
 # a cache hit), so the end-to-end suite never tests a stale image; it builds the bases it needs.
-test: lint audit audit-selftest sqlx-check test-rust test-sites k8s-validate images test-bases e2e ## Everything CI runs: lint, Rust tests, k8s validation, image build + end-to-end
+test: lint audit audit-selftest sqlx-check test-rust test-sites k8s-validate test-deploy images test-bases e2e ## Everything CI runs: lint, Rust tests, k8s validation, image build + end-to-end
 
 .PHONY: help build lint test-rust test-sites test
 
@@ -155,6 +155,39 @@ k8s-validate: $(K8S_VENV)/.k8s-tools k8s-render ## Validate k8s/: schemas (Kuber
 	  fi
 
 .PHONY: k8s-tools k8s-render k8s-validate
+
+# --- Releases: make deploy / make preview (scripts/deploy.sh, scripts/preview.sh) -------------
+# deploy renders a staged copy of k8s/ with the release (TAG) and the secrets filled in,
+# validates it offline (the same strict schemas as k8s-validate), applies it and waits in order:
+# database, the release's migration Job (on failure: its log, exit 1, nothing else touched),
+# every Deployment. DRY_RUN=1 renders and validates only; ROLLBACK=1 puts an older release's
+# images back without its migration Job (the schema stays). Secrets come from the environment
+# (`__NAME__` placeholders <- $NAME) and `tools inject-stripe-secret` (STRIPE_* settings, the
+# endpoint store STRIPE_STORE). docs/runbook-releases.md: rollbacks, failed migrations.
+KUBECTL ?= kubectl
+ENV ?=
+DRY_RUN ?=
+ROLLBACK ?=
+STRIPE_STORE ?= $(abspath .secrets/stripe-webhooks.json)
+DEPLOY_TOOLS = $(abspath $(or $(CARGO_TARGET_DIR),target))/debug/tools
+DEPLOY_VALIDATE = $(abspath $(K8S_PY))/python $(abspath k8s/tests/schema.py) --crds $(abspath $(CRDS_DIR)) $(addprefix -k ,$(K8S_VERSIONS))
+DEPLOY_ENV = KUBECTL="$(KUBECTL)" TOOLS="$(DEPLOY_TOOLS)" STRIPE_STORE="$(STRIPE_STORE)" \
+  K8S_VALIDATE="$(DEPLOY_VALIDATE)" DRY_RUN="$(DRY_RUN)" ROLLBACK="$(ROLLBACK)"
+
+deploy: $(K8S_VENV)/.k8s-tools ## Deploy a release: make deploy ENV=<overlay> TAG=<tag> [DRY_RUN=1] [ROLLBACK=1] (KUBECTL overridable)
+	@[ -n "$(ENV)" ] && [ "$(origin TAG)" != file ] || { echo "error: usage: make deploy ENV=<overlay> TAG=<release tag> [DRY_RUN=1]" >&2; exit 2; }
+	$(CARGO) build --locked -q -p tools
+	$(DEPLOY_ENV) scripts/deploy.sh "$(ENV)" "$(TAG)"
+
+# The deploy and preview scripts against a recording stand-in for kubectl (it answers canned
+# cluster states and passes `kubectl kustomize` to the real one), the real tools binary, and a
+# local Stripe stand-in: order of the steps, the failure paths, the namespace names.
+test-deploy: $(K8S_VENV)/.k8s-tools ## Tests of make deploy / make preview (fake kubectl, real rendering and tools)
+	$(CARGO) build --locked -q -p tools
+	TOOLS="$(DEPLOY_TOOLS)" K8S_VALIDATE="$(DEPLOY_VALIDATE)" \
+	  $(K8S_PY)/pytest -q -p no:cacheprovider scripts/tests
+
+.PHONY: deploy test-deploy
 
 # --- Benchmarks (bench/) ---------------------------------------------------------------
 # Loopback only, bounded, cleans up after itself. Tune with BENCH_ROUNDS (5), BENCH_DURATION (10s),
