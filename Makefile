@@ -129,7 +129,7 @@ K8S_VERSIONS ?= 1.35 1.36 1.37
 CRDS_DIR ?= ../shared/crds
 K8S_VENV ?= .venv
 K8S_BUILD ?= .build/k8s
-K8S_TARGETS := overlays/development overlays/production overlays/production-cutover descheduler platform
+K8S_TARGETS := overlays/development overlays/preview overlays/production overlays/production-cutover descheduler platform
 K8S_PY := $(K8S_VENV)/bin
 # Skips for one scope from k8s/checkov-skips.txt, as a comma-separated list.
 k8s_skips = $(shell awk '$$1 == "$(1)" { printf "%s%s", sep, $$2; sep = "," }' k8s/checkov-skips.txt)
@@ -187,6 +187,21 @@ deploy: $(K8S_VENV)/.k8s-tools ## Deploy a release: make deploy ENV=<overlay> TA
 	$(CARGO) build --locked -q -p tools
 	$(DEPLOY_ENV) scripts/deploy.sh "$(ENV)" "$(TAG)"
 
+# A preview per branch: namespace preview-<branch> (DNS-safe, scripts/preview.sh), rendered from
+# the template overlay k8s/overlays/preview, deployed by scripts/deploy.sh; TAG defaults to the
+# branch's image tag (`scripts/preview.sh tag BRANCH`). preview-down deletes the namespace and its
+# Stripe webhook endpoint (tools stripe-webhook delete, which also forgets it in STRIPE_STORE).
+BRANCH ?=
+preview: $(K8S_VENV)/.k8s-tools ## Deploy a branch preview: make preview BRANCH=<name> [TAG=<image tag>]
+	@[ -n "$(BRANCH)" ] || { echo "error: usage: make preview BRANCH=<branch> [TAG=<image tag>]" >&2; exit 2; }
+	$(CARGO) build --locked -q -p tools
+	$(DEPLOY_ENV) scripts/preview.sh up "$(BRANCH)" $(if $(filter-out file,$(origin TAG)),"$(TAG)")
+
+preview-down: ## Remove a branch preview: its namespace and its Stripe webhook endpoint
+	@[ -n "$(BRANCH)" ] || { echo "error: usage: make preview-down BRANCH=<branch>" >&2; exit 2; }
+	$(CARGO) build --locked -q -p tools
+	KUBECTL="$(KUBECTL)" TOOLS="$(DEPLOY_TOOLS)" STRIPE_STORE="$(STRIPE_STORE)" scripts/preview.sh down "$(BRANCH)"
+
 # The deploy and preview scripts against a recording stand-in for kubectl (it answers canned
 # cluster states and passes `kubectl kustomize` to the real one), the real tools binary, and a
 # local Stripe stand-in: order of the steps, the failure paths, the namespace names.
@@ -195,7 +210,7 @@ test-deploy: $(K8S_VENV)/.k8s-tools ## Tests of make deploy / make preview (fake
 	TOOLS="$(DEPLOY_TOOLS)" K8S_VALIDATE="$(DEPLOY_VALIDATE)" \
 	  $(K8S_PY)/pytest -q -p no:cacheprovider scripts/tests
 
-.PHONY: deploy test-deploy
+.PHONY: deploy preview preview-down test-deploy
 
 # --- Benchmarks (bench/) ---------------------------------------------------------------
 # Loopback only, bounded, cleans up after itself. Tune with BENCH_ROUNDS (5), BENCH_DURATION (10s),

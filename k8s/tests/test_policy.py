@@ -17,9 +17,9 @@ import pytest
 
 import policy
 
-APP_OVERLAYS = ["development", "production"]
-NAMESPACES = {"development": "branch-example", "production": "production"}
-RELEASES = {"development": "branch-example", "production": "v0.1.0"}
+APP_OVERLAYS = ["development", "preview", "production"]
+NAMESPACES = {"development": "branch-example", "preview": "preview-example", "production": "production"}
+RELEASES = {"development": "branch-example", "preview": "preview-example", "production": "v0.1.0"}
 K8S = Path(__file__).resolve().parent.parent
 SECRETS_DIR = K8S / "base" / "secrets"
 WEB_APPS = {"backend", "frontend", "marketing"}
