@@ -18,6 +18,8 @@ lint: ## cargo fmt --check, clippy -D warnings, no import cycle between modules 
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 	python3 -m unittest discover -s scripts -p 'test_module_cycles.py'
+	python3 -m unittest discover -s bench -p 'test_*.py'
+	python3 -m unittest discover -s bench/api -p 'test_*.py'
 	python3 scripts/module_cycles.py crates bench
 
 # The tools tests start moto's S3-compatible server (pinned in crates/tools/tests/requirements.txt)
@@ -185,13 +187,35 @@ k8s-validate: $(K8S_VENV)/.k8s-tools k8s-render ## Validate k8s/: schemas (Kuber
 .PHONY: k8s-tools k8s-render k8s-validate
 
 # --- Benchmarks (bench/) ---------------------------------------------------------------
-# Loopback only, bounded, cleans up after itself. Tune with BENCH_ROUNDS (5), BENCH_DURATION (10s),
-# BENCH_CONNECTIONS (64), BENCH_THREADS (2). Needs wrk and nginx (apt-get install wrk nginx-light),
-# optionally node-express for the Node peer. Results: bench/results/latest.md and BENCHMARKS.md.
-bench: ## Benchmarks against nginx (and Node/express): req/s, p99, RSS, startup, sizes, db-migrate
+# Loopback only, bounded, cleans up after itself; about 13 minutes at the defaults on 2 CPUs, plus
+# the release and image builds when they are not built yet. Knobs: bench/run.sh's header
+# (BENCH_ROUNDS=3, BENCH_DURATION=5s, BENCH_QUICK=1 for a smoke run, ...). Results:
+# bench/results/latest.md; `make bench-doc` copies its tables into BENCHMARKS.md.
+# bench-deps: Debian's node-pg hard-depends on node-libpq, a native addon built for Debian's own
+# nodejs, which conflicts with a newer nodejs; pg's pure-JS client needs no libpq, so the package is
+# unpacked under .build/node-pg instead of installed (bench/node-peer/README.md).
+BENCH_APT := wrk nginx-light node-express node-async node-readable-stream node-split2 node-xtend
+NODE_PG := .build/node-pg/usr/share/nodejs/pg/package.json
+bench-deps: ## Install what `make bench` needs (wrk, nginx, express; node-pg unpacked under .build/)
+	@missing=""; for p in $(BENCH_APT); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	  if [ -n "$$missing" ]; then echo "==> apt-get install$$missing"; \
+	    apt-get update -q && apt-get install -y -q --no-install-recommends $$missing; fi
+	@[ -f $(NODE_PG) ] || { rm -rf .build/node-pg .build/node-pg.deb && mkdir -p .build/node-pg.deb && \
+	  (cd .build/node-pg.deb && apt-get download -q node-pg 2>/dev/null) && \
+	  dpkg-deb -x .build/node-pg.deb/node-pg_*.deb .build/node-pg && rm -rf .build/node-pg.deb && \
+	  echo "==> node-pg unpacked into .build/node-pg"; }
+
+bench: bench-deps ## Benchmarks: static vs nginx (logs on and off), API vs Node + pg and pgbench, RSS, startup, sizes
 	CARGO=$(CARGO) bench/run.sh
 
-.PHONY: bench
+bench-doc: ## Copy the tables of bench/results/latest.md into BENCHMARKS.md (after an idle `make bench`)
+	python3 bench/to_benchmarks.py bench/results/latest.md BENCHMARKS.md
+
+# Docker: run it alone on the machine (it times real image builds).
+bench-rebuild: ## Time `make images` after a one-line edit, per Cargo profile (bench/results/rebuild.md)
+	DOCKER=$(DOCKER) bench/rebuild.sh
+
+.PHONY: bench-deps bench bench-doc bench-rebuild
 
 # --- Backend: sqlx offline query data (.sqlx/) -----------------------------------------
 # Builds read the committed .sqlx/ (SQLX_OFFLINE=true in .cargo/config.toml), so neither CI nor the
