@@ -13,14 +13,16 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "compose" / "docker-compose.production.yml"
-# The prod stack plus the local Stripe stand-in: the backend differs in STRIPE_API_BASE only.
+# With E2E_STRIPE_STAND_IN=1 (`make e2e-paid`): the prod stack plus the local Stripe stand-in;
+# the backend differs in STRIPE_API_BASE only.
+STRIPE_STAND_IN = os.environ.get("E2E_STRIPE_STAND_IN") == "1"
 STRIPE_STAND_IN_FILE = ROOT / "compose" / "docker-compose.stripe-stand-in.yml"
-COMPOSE_FILES = ["-f", str(COMPOSE_FILE), "-f", str(STRIPE_STAND_IN_FILE)]
+COMPOSE_FILES = ["-f", str(COMPOSE_FILE)] + (["-f", str(STRIPE_STAND_IN_FILE)] if STRIPE_STAND_IN else [])
 DOCKER = os.environ.get("DOCKER", "docker")
 COMPOSE = shlex.split(os.environ.get("COMPOSE", "docker-compose"))
 PROJECT = os.environ.get("PROJECT", "ledger")
 TAG = os.environ.get("TAG", "dev")
-IMAGES = ["backend", "marketing", "frontend", "tools", "stripe-stand-in"]
+IMAGES = ["backend", "marketing", "frontend", "tools"] + (["stripe-stand-in"] if STRIPE_STAND_IN else [])
 SERVICES = ["backend", "marketing", "frontend"]
 
 BACKEND = "http://127.0.0.1:5000"
