@@ -43,6 +43,9 @@ pub enum ApiError {
     Overloaded { retry_after_secs: u64 },
     #[error("the database is unavailable")]
     DatabaseUnavailable(#[source] sqlx::Error),
+    /// The handler did not finish within `REQUEST_TIMEOUT_SECONDS`: 503, retry shortly.
+    #[error("the request took longer than {seconds} s")]
+    Timeout { seconds: u64 },
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -73,6 +76,7 @@ impl ApiError {
             ApiError::DatabaseUnavailable(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
             }
+            ApiError::Timeout { .. } => (StatusCode::SERVICE_UNAVAILABLE, "request_timeout"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }
     }
@@ -105,6 +109,9 @@ impl IntoResponse for ApiError {
             ApiError::DatabaseUnavailable(e) => {
                 tracing::warn!(error = %e, "database unavailable")
             }
+            ApiError::Timeout { seconds } => {
+                tracing::warn!(timeout_seconds = seconds, "request timed out")
+            }
             _ => {}
         }
         let mut error = json!({ "code": code, "message": self.to_string() });
@@ -127,7 +134,7 @@ impl IntoResponse for ApiError {
                     .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
             // Every 503 says when to come back: the pool waited its acquire timeout already.
-            ApiError::DatabaseUnavailable(_) => {
+            ApiError::DatabaseUnavailable(_) | ApiError::Timeout { .. } => {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

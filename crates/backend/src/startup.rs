@@ -4,9 +4,13 @@
 //! contract from `service_runtime`.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::Context;
+use axum::extract::Request;
 use axum::http::{header, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use service_runtime::Server;
 use sqlx::PgPool;
@@ -15,6 +19,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::config::Settings;
 use crate::db::lazy_pool;
+use crate::error::ApiError;
 use crate::routes;
 use crate::state::AppState;
 
@@ -103,10 +108,29 @@ pub fn app(state: AppState, settings: &Settings) -> Router {
     let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::list(settings.cors_allowed_origins.clone()))
         .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]);
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        // The next page of `GET /accounts`.
+        .expose_headers([header::LINK]);
+    let timeout = settings.request_timeout;
     router
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .with_state(state)
+        // Inside CORS, so a browser can read the 503 as well.
+        .layer(axum::middleware::from_fn(move |req, next| {
+            with_timeout(timeout, req, next)
+        }))
         .layer(cors)
+}
+
+/// Answers `503 request_timeout` for a request that takes longer than `timeout` (the handler's
+/// future is dropped: a database query in flight is cancelled with it).
+async fn with_timeout(timeout: Duration, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(timeout, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Timeout {
+            seconds: timeout.as_secs(),
+        }
+        .into_response(),
+    }
 }
