@@ -46,6 +46,9 @@ pub enum ApiError {
     /// The handler did not finish within `REQUEST_TIMEOUT_SECONDS`: 503, retry shortly.
     #[error("the request took longer than {seconds} s")]
     Timeout { seconds: u64 },
+    /// Start-up: the database lacks the schema this build expects (the migration has not run).
+    #[error("starting: waiting for the database schema to be migrated")]
+    SchemaNotReady,
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -77,6 +80,7 @@ impl ApiError {
                 (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
             }
             ApiError::Timeout { .. } => (StatusCode::SERVICE_UNAVAILABLE, "request_timeout"),
+            ApiError::SchemaNotReady => (StatusCode::SERVICE_UNAVAILABLE, "schema_not_ready"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }
     }
@@ -138,6 +142,12 @@ impl IntoResponse for ApiError {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            // The schema gate polls at most every 2 s.
+            ApiError::SchemaNotReady => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
             }
             ApiError::Unauthorized | ApiError::InvalidCredentials => {
                 response

@@ -7,4 +7,5 @@ mod billing;
 mod bounds;
 mod helpers;
 mod resilience;
+mod schema;
 mod transactions;

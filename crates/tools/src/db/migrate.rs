@@ -4,6 +4,9 @@
 //! takes the same (re-entrant, session-level) lock around it as well, so that the list of
 //! migrations "applied by this run" is exact even when two Jobs race, and it maps sqlx's errors
 //! onto the distinct exit codes an operator acts on.
+//!
+//! Run in the production namespace (`NAMESPACE` = `PRODUCTION_NAMESPACE`), it also marks the
+//! database as production ([`production_mark`]) once the migrations are in.
 
 use std::collections::HashSet;
 
@@ -12,8 +15,12 @@ use clap::Args;
 use sqlx::migrate::{Migrate, MigrateError};
 use sqlx::PgConnection;
 
-use crate::db::{connect_once, seed, with_retries, Attempt, DatabaseArgs, DatabaseUrl, RetryArgs};
+use crate::db::{
+    connect_once, production_mark, seed, with_retries, Attempt, DatabaseArgs, DatabaseUrl,
+    RetryArgs,
+};
 use crate::exit::{self, Failure};
+use crate::namespace::OptionalNamespaceArgs;
 
 #[derive(Args, Debug)]
 pub struct MigrateArgs {
@@ -21,6 +28,8 @@ pub struct MigrateArgs {
     pub db: DatabaseArgs,
     #[command(flatten)]
     pub retry: RetryArgs,
+    #[command(flatten)]
+    pub ns: OptionalNamespaceArgs,
     /// Also add the demo data (user demo@example.com / demo-password, accounts, transactions);
     /// idempotent: a second run adds nothing.
     #[arg(long)]
@@ -93,7 +102,8 @@ fn classify(err: MigrateError) -> MigrationError {
 pub struct Outcome {
     /// Versions applied by this run, oldest first.
     pub applied: Vec<i64>,
-    /// The newest version embedded in this binary (the schema's version once migrated).
+    /// The newest version embedded in this binary (the schema's version once migrated, and the
+    /// one the backend's readiness waits for).
     pub latest: Option<i64>,
 }
 
@@ -129,20 +139,29 @@ async fn apply_locked(conn: &mut PgConnection) -> Result<Outcome, MigrateError> 
             .map(|m| m.version)
             .filter(|v| !before.contains(v))
             .collect(),
-        latest: up_migrations().map(|m| m.version).max(),
+        latest: backend::schema::built_for().map(|m| m.version),
     })
 }
 
 /// `db-migrate`.
 pub async fn run(args: &MigrateArgs) -> Result<(), Failure> {
-    migrate_and_seed("db-migrate", &args.db.database_url, &args.retry, args.seed).await
+    migrate_and_seed(
+        "db-migrate",
+        &args.db.database_url,
+        &args.retry,
+        args.ns.production(),
+        args.seed,
+    )
+    .await
 }
 
-/// Connects (with retries), migrates, and optionally seeds: shared with `db-reset`.
+/// Connects (with retries), migrates, marks the database as production when `production_namespace`
+/// is given, and optionally seeds: shared with `db-reset`.
 pub async fn migrate_and_seed(
     prefix: &str,
     url: &DatabaseUrl,
     retry: &RetryArgs,
+    production_namespace: Option<&str>,
     with_seed: bool,
 ) -> Result<(), Failure> {
     eprintln!(
@@ -178,6 +197,21 @@ pub async fn migrate_and_seed(
             "{prefix}: applied {} migration(s): {}; schema version {version}",
             outcome.applied.len(),
             list.join(", ")
+        );
+    }
+    if let Some(namespace) = production_namespace {
+        production_mark::mark(&mut conn, namespace)
+            .await
+            .map_err(|e| {
+                Failure::new(
+                    exit::FAILURE,
+                    anyhow::Error::new(e).context("cannot mark the database as production"),
+                )
+            })?;
+        eprintln!(
+            "{prefix}: marked database {} as production (NAMESPACE '{namespace}'); \
+             db-reset refuses it from now on",
+            url.database()
         );
     }
     if with_seed {

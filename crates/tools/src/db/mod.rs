@@ -1,10 +1,11 @@
-//! Database commands: `db-migrate` ([`migrate`]), `db-reset` ([`reset`]) and the demo data
-//! ([`seed`]), plus what they share: the `DATABASE_URL` newtype that never shows its password,
+//! Database commands: `db-migrate` ([`migrate`]), `db-reset` ([`reset`]), the demo data
+//! ([`seed`]) and the database's own "this is production" record ([`production_mark`]), plus what they share: the `DATABASE_URL` newtype that never shows its password,
 //! the database and retry flags, and connecting with bounded retries while the server is still
 //! starting (what counts as "not reachable yet" is `backend::db::is_unavailable`, the same
 //! judgement the backend answers 503 on).
 
 pub mod migrate;
+pub mod production_mark;
 pub mod reset;
 pub mod seed;
 
@@ -14,8 +15,10 @@ use std::time::Duration;
 
 use backend::db::is_unavailable;
 use clap::Args;
+use percent_encoding::percent_decode_str;
+use secrecy::{ExposeSecret as _, SecretString};
 use service_runtime::config::{format_duration, parse_duration};
-use sqlx::postgres::PgConnectOptions;
+use sqlx::postgres::{PgConnectOptions, PgSslMode};
 use sqlx::{ConnectOptions, PgConnection};
 
 use crate::exit::{self, Failure};
@@ -48,6 +51,9 @@ pub struct RetryArgs {
 pub struct DatabaseUrl {
     options: PgConnectOptions,
     masked: String,
+    /// Kept apart for the libpq clients (`pg_dump`, `pg_restore`), which take it from the
+    /// environment; sqlx has it inside `options`.
+    password: Option<SecretString>,
 }
 
 impl DatabaseUrl {
@@ -64,9 +70,19 @@ impl DatabaseUrl {
         }
         let options = PgConnectOptions::from_str(input.trim())
             .map_err(|_| "not a valid PostgreSQL URL".to_string())?;
+        let password = url
+            .password()
+            .map(|p| percent_decode_str(p).decode_utf8_lossy().into_owned())
+            .or_else(|| {
+                url.query_pairs()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("password"))
+                    .map(|(_, v)| v.into_owned())
+            })
+            .map(SecretString::from);
         Ok(DatabaseUrl {
             options,
             masked: mask(url),
+            password,
         })
     }
 
@@ -94,7 +110,37 @@ impl DatabaseUrl {
         DatabaseUrl {
             options: self.options.clone().database(database),
             masked,
+            password: self.password.clone(),
         }
+    }
+
+    /// The connection as libpq environment variables, for `pg_dump` and `pg_restore`: the
+    /// password travels in the child's environment, never on its command line (which `ps` shows).
+    pub fn libpq_env(&self) -> Vec<(&'static str, String)> {
+        let o = &self.options;
+        let host = match o.get_socket() {
+            Some(dir) => dir.display().to_string(),
+            None => o.get_host().to_string(),
+        };
+        let sslmode = match o.get_ssl_mode() {
+            PgSslMode::Disable => "disable",
+            PgSslMode::Allow => "allow",
+            PgSslMode::Prefer => "prefer",
+            PgSslMode::Require => "require",
+            PgSslMode::VerifyCa => "verify-ca",
+            PgSslMode::VerifyFull => "verify-full",
+        };
+        let mut env = vec![
+            ("PGHOST", host),
+            ("PGPORT", o.get_port().to_string()),
+            ("PGUSER", o.get_username().to_string()),
+            ("PGDATABASE", self.database()),
+            ("PGSSLMODE", sslmode.to_string()),
+        ];
+        if let Some(password) = &self.password {
+            env.push(("PGPASSWORD", password.expose_secret().to_string()));
+        }
+        env
     }
 }
 
@@ -269,6 +315,20 @@ mod tests {
             "{admin}"
         );
         assert!(!admin.to_string().contains("s3cret"));
+    }
+
+    #[test]
+    fn libpq_env_carries_the_decoded_password() {
+        let url = DatabaseUrl::parse("postgres://app:p%40ss@db:6543/ledger?sslmode=require")
+            .expect("url");
+        let env = url.libpq_env();
+        let get = |k: &str| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("PGHOST"), Some("db"));
+        assert_eq!(get("PGPORT"), Some("6543"));
+        assert_eq!(get("PGUSER"), Some("app"));
+        assert_eq!(get("PGDATABASE"), Some("ledger"));
+        assert_eq!(get("PGSSLMODE"), Some("require"));
+        assert_eq!(get("PGPASSWORD"), Some("p@ss"));
     }
 
     #[test]

@@ -1,8 +1,12 @@
 //! `db-reset`: drop and recreate the database, then migrate (and optionally seed) it — what the
 //! old reset script did with psql, without a shell.
 //!
-//! The production guard runs before anything connects: a refused reset touches nothing. The drop
-//! runs from the server's maintenance database (`postgres`), after closing the target to new
+//! Two production guards, both before anything is dropped: `NAMESPACE` equal to
+//! `PRODUCTION_NAMESPACE` is refused before anything connects, and a database that says it is
+//! production ([`production_mark`], written by `db-migrate` in the production namespace) is
+//! refused whatever `NAMESPACE` claims — a port-forwarded production `DATABASE_URL` used from a
+//! dev shell stops here. `--i-understand-this-destroys-production-data` is the only way past
+//! either. The drop runs from the server's maintenance database (`postgres`), after closing the target to new
 //! connections and terminating the sessions already on it (running backends would otherwise make
 //! `DROP DATABASE` fail with "being accessed by other users").
 
@@ -10,9 +14,11 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Args;
-use sqlx::{Connection, PgConnection};
+use sqlx::{ConnectOptions, Connection, PgConnection};
 
-use crate::db::{connect, migrate, quote_ident, DatabaseArgs, RetryArgs};
+use crate::db::{
+    connect, migrate, production_mark, quote_ident, DatabaseArgs, DatabaseUrl, RetryArgs,
+};
 use crate::exit::{self, Failure};
 use crate::namespace::NamespaceArgs;
 
@@ -27,7 +33,8 @@ pub struct ResetArgs {
     /// Add the demo data after migrating.
     #[arg(long)]
     pub seed: bool,
-    /// Reset even though NAMESPACE is the production namespace. Deletes every customer's data.
+    /// Reset even though NAMESPACE is the production namespace or the database is marked as
+    /// production. Deletes every customer's data.
     #[arg(long = "i-understand-this-destroys-production-data")]
     pub destroy_production: bool,
 }
@@ -70,22 +77,79 @@ pub async fn run(args: &ResetArgs) -> Result<(), Failure> {
     let admin_url = url.with_database("postgres");
     eprintln!("db-reset: resetting database {db} via {admin_url}");
     let mut admin = connect("db-reset", &admin_url, &args.retry).await?;
-    recreate(&mut admin, &db).await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&db)
+            .fetch_one(&mut admin)
+            .await
+            .context("cannot look up the database")?;
+    if exists {
+        refuse_if_marked(url, &args.retry, args.destroy_production).await?;
+    }
+    recreate(&mut admin, &db, exists).await?;
     let _ = admin.close().await;
 
-    migrate::migrate_and_seed("db-reset", url, &args.retry, args.seed).await
+    let production = args
+        .ns
+        .is_production()
+        .then_some(args.ns.namespace.as_str());
+    migrate::migrate_and_seed("db-reset", url, &args.retry, production, args.seed).await
 }
 
-async fn recreate(admin: &mut PgConnection, db: &str) -> Result<(), Failure> {
+/// Refuses (exit 6) a database marked as production unless the explicit flag was given. A mark
+/// that cannot be read counts as a refusal too: nothing is dropped on a guess.
+async fn refuse_if_marked(
+    url: &DatabaseUrl,
+    retry: &RetryArgs,
+    destroy_production: bool,
+) -> Result<(), Failure> {
+    let db = url.database();
+    // The server just answered on the maintenance database, so one attempt is enough here.
+    let mark = async {
+        let mut conn = tokio::time::timeout(retry.attempt_timeout, url.options().connect())
+            .await
+            .map_err(|_| {
+                anyhow::anyhow!("connecting timed out after {:?}", retry.attempt_timeout)
+            })??;
+        let mark = production_mark::read(&mut conn).await?;
+        let _ = conn.close().await;
+        anyhow::Ok(mark)
+    }
+    .await
+    .map_err(|e| {
+        Failure::new(
+            exit::REFUSED_PRODUCTION,
+            e.context(format!(
+                "refusing to reset database {db}: cannot check whether it is marked as production; \
+                 nothing was dropped"
+            )),
+        )
+    })?;
+    let Some(mark) = mark else { return Ok(()) };
+    if !destroy_production {
+        return Err(Failure::new(
+            exit::REFUSED_PRODUCTION,
+            anyhow::anyhow!(
+                "refusing to reset database {db}: it is marked as production (migrated in \
+                 namespace '{}' at {}), whatever NAMESPACE says; nothing was dropped. To destroy \
+                 production data anyway, pass --i-understand-this-destroys-production-data",
+                mark.namespace,
+                mark.marked_at
+            ),
+        ));
+    }
+    eprintln!(
+        "db-reset: WARNING: resetting database {db}, marked as production by namespace '{}' \
+         (--i-understand-this-destroys-production-data given)",
+        mark.namespace
+    );
+    Ok(())
+}
+
+async fn recreate(admin: &mut PgConnection, db: &str, exists: bool) -> Result<(), Failure> {
     // Identifiers cannot be bound as parameters: every statement below formats `quoted`, which
     // quote_ident made a safe identifier (hence sqlx::AssertSqlSafe).
     let quoted = quote_ident(db);
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-            .bind(db)
-            .fetch_one(&mut *admin)
-            .await
-            .context("cannot look up the database")?;
     if exists {
         // Terminated clients (a backend's pool) reconnect at once; close the door first.
         sqlx::query(sqlx::AssertSqlSafe(format!(

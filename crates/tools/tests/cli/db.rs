@@ -75,7 +75,9 @@ async fn two_concurrent_migrations_both_succeed() {
     holder.lock().await.expect("take the migration lock");
     let spawn = || {
         let mut cmd = tools(&["db-migrate"]);
+        // In production both also mark the database: that step must not collide either.
         cmd.env("DATABASE_URL", &db.url)
+            .env("NAMESPACE", "production")
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
         cmd.spawn().expect("spawn tools")
@@ -117,6 +119,7 @@ async fn two_concurrent_migrations_both_succeed() {
     assert_eq!((applied, noop), (1, 1), "{outs:#?}");
     assert_eq!(count(&db, "_sqlx_migrations").await, 1);
     assert!(table_exists(&db, "transactions").await);
+    assert_eq!(count(&db, "tools_production_mark").await, 1);
     let _ = holder.close().await;
     db.drop_db().await;
 }
@@ -419,4 +422,180 @@ async fn a_bad_database_url_is_one_line_without_the_secret() {
     assert_eq!(out.stderr.trim().lines().count(), 1, "{}", out.stderr);
     assert!(out.stderr.contains("DATABASE_URL"), "{}", out.stderr);
     assert!(!out.stderr.contains("s3cret-pw"), "{}", out.stderr);
+}
+
+async fn migrate_in(url: &str, namespace: &str, extra: &[&str]) -> Run {
+    let mut args = vec!["db-migrate", "--attempts", "2", "--retry-delay", "200ms"];
+    args.extend_from_slice(extra);
+    let mut cmd = tools(&args);
+    cmd.env("DATABASE_URL", url).env("NAMESPACE", namespace);
+    run(cmd).await
+}
+
+async fn is_marked(db: &test_support::TestDb) -> bool {
+    tools::db::production_mark::is_marked(&db.pool)
+        .await
+        .expect("read the production mark")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrating_in_the_production_namespace_marks_the_database() {
+    let db = fresh_db().await;
+    migrate(&db.url, &[]).await.expect_code(0);
+    assert!(!is_marked(&db).await, "no NAMESPACE: no mark");
+    migrate_in(&db.url, "dev-branch", &[]).await.expect_code(0);
+    assert!(!is_marked(&db).await, "a non-production namespace: no mark");
+
+    let out = migrate_in(&db.url, "production", &[]).await;
+    out.expect_code(0);
+    assert!(
+        out.stderr.contains("marked database") && out.stderr.contains("as production"),
+        "{}",
+        out.stderr
+    );
+    assert!(is_marked(&db).await);
+    // Idempotent: a second production run keeps the one row.
+    migrate_in(&db.url, "production", &[]).await.expect_code(0);
+    assert_eq!(count(&db, "tools_production_mark").await, 1);
+    // A later non-production migrate never removes it.
+    migrate_in(&db.url, "dev-branch", &[]).await.expect_code(0);
+    assert!(is_marked(&db).await);
+    db.drop_db().await;
+}
+
+/// The reproduced incident: a production database (migrated with NAMESPACE=production) reached
+/// from a dev shell through a port-forward, reset with NAMESPACE=dev.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reset_refuses_a_database_marked_as_production_whatever_the_namespace() {
+    let db = fresh_db().await;
+    migrate_in(&db.url, "production", &["--seed"])
+        .await
+        .expect_code(0);
+    // A client on the database, as a production backend would be: it must survive.
+    let mut held = PgConnection::connect(&db.url).await.expect("connect");
+
+    for namespace in ["dev", "production-copy"] {
+        let out = reset(&db.url, namespace, &["--seed"]).await;
+        out.expect_code(6);
+        let errors: Vec<&str> = out
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("error:"))
+            .collect();
+        assert_eq!(errors.len(), 1, "{}", out.stderr);
+        assert!(
+            errors[0].contains("marked as production")
+                && errors[0].contains("namespace 'production'")
+                && errors[0].contains("nothing was dropped")
+                && errors[0].contains("--i-understand-this-destroys-production-data"),
+            "{}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("terminated"), "{}", out.stderr);
+    }
+
+    sqlx::query("SELECT 1")
+        .execute(&mut held)
+        .await
+        .expect("the production session was not terminated");
+    assert_eq!(count(&db, "users").await, 1, "production rows still there");
+    assert_eq!(count(&db, "transactions").await, 6);
+    assert!(is_marked(&db).await);
+    let _ = held.close().await;
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_explicit_flag_resets_a_marked_database_and_only_production_marks_it_again() {
+    let db = fresh_db().await;
+    migrate_in(&db.url, "production", &["--seed"])
+        .await
+        .expect_code(0);
+    db.pool.close().await;
+
+    let out = reset(
+        &db.url,
+        "dev",
+        &["--i-understand-this-destroys-production-data"],
+    )
+    .await;
+    out.expect_code(0);
+    assert!(
+        out.stderr.contains("WARNING") && out.stderr.contains("marked as production"),
+        "{}",
+        out.stderr
+    );
+    let mut conn = PgConnection::connect(&db.url).await.expect("connect");
+    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&mut conn)
+        .await
+        .expect("users");
+    assert_eq!(users, 0);
+    assert!(
+        !tools::db::production_mark::is_marked(&mut conn)
+            .await
+            .expect("mark"),
+        "a database recreated from a dev namespace is not production"
+    );
+    let _ = conn.close().await;
+
+    // Reset (with the flag) in the production namespace: the new database is production again.
+    reset(
+        &db.url,
+        "production",
+        &["--i-understand-this-destroys-production-data"],
+    )
+    .await
+    .expect_code(0);
+    let mut conn = PgConnection::connect(&db.url).await.expect("connect");
+    assert!(tools::db::production_mark::is_marked(&mut conn)
+        .await
+        .expect("mark"));
+    let _ = conn.close().await;
+    db.drop_db().await;
+}
+
+/// A plain `pg_dump` / `pg_restore` (no `--create`) carries the mark: a restored copy of
+/// production still says production.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mark_survives_pg_dump_and_pg_restore() {
+    let source = fresh_db().await;
+    migrate_in(&source.url, "production", &["--seed"])
+        .await
+        .expect_code(0);
+    let copy = fresh_db().await;
+    let bin = test_support::pg_bin().expect("PostgreSQL binaries");
+    let (from, to) = (source.url.clone(), copy.url.clone());
+    let status = tokio::task::spawn_blocking(move || {
+        let dump = std::process::Command::new(bin.join("pg_dump"))
+            .args(["--format=custom", "--no-owner", "-d", &from])
+            .output()
+            .expect("run pg_dump");
+        assert!(
+            dump.status.success(),
+            "{}",
+            String::from_utf8_lossy(&dump.stderr)
+        );
+        let mut restore = std::process::Command::new(bin.join("pg_restore"))
+            .args(["--no-owner", "-d", &to])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("run pg_restore");
+        use std::io::Write as _;
+        restore
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(&dump.stdout)
+            .expect("feed pg_restore");
+        restore.wait().expect("wait pg_restore")
+    })
+    .await
+    .expect("join");
+    assert!(status.success(), "pg_restore failed");
+
+    assert!(is_marked(&copy).await, "the restored copy says production");
+    assert_eq!(count(&copy, "users").await, 1);
+    copy.drop_db().await;
+    source.drop_db().await;
 }
