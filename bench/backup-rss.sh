@@ -7,12 +7,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" != --inside ]; then
   GB=${1:-1.1}
-  [ -x target/release/tools ] || { echo "error: no target/release/tools (cargo build --release -p tools)" >&2; exit 1; }
+  [ -x "${TOOLS:-target/release/tools}" ] || { echo "error: no ${TOOLS:-target/release/tools} (cargo build --release -p tools, or set TOOLS)" >&2; exit 1; }
   cargo build -q --locked -p test-support --bin with-postgres
   exec target/debug/with-postgres -- "$0" --inside "$GB"
 fi
 GB=$2
-TOOLS=$PWD/target/release/tools
+TOOLS=${TOOLS:-$PWD/target/release/tools}
 bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 export PG_DUMP=$bin/pg_dump PG_RESTORE=$bin/pg_restore
 work=$(mktemp -d /tmp/backup-rss.XXXXXX)
@@ -22,7 +22,7 @@ psql -q "$DATABASE_URL" -c "CREATE DATABASE src" -c "CREATE DATABASE dst"
 # Rows of random hex (1 KiB each): pg_dump compresses them only about 2x, so the dump is big too.
 rows=$(awk -v gb="$GB" 'BEGIN { printf "%d", gb * 1024 * 1024 * 1024 / 1100 }')
 psql -q "$base/src" -c "CREATE TABLE big (id bigserial PRIMARY KEY, payload text NOT NULL)" \
-  -c "INSERT INTO big (payload) SELECT (SELECT string_agg(md5(random()::text || r), '') FROM generate_series(1, 32)) FROM generate_series(1, $rows) AS r"
+  -c "INSERT INTO big (payload) SELECT (SELECT string_agg(md5(random()::text || r || g), '') FROM generate_series(1, 32) AS g) FROM generate_series(1, $rows) AS r"
 echo "database: $(psql -At "$base/src" -c "SELECT pg_size_pretty(pg_database_size(current_database()))"), $rows rows"
 age-keygen -o "$work/key" 2>/dev/null
 pub=$(age-keygen -y "$work/key")
