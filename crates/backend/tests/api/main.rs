@@ -5,6 +5,7 @@ mod accounts;
 mod auth;
 mod billing;
 mod bounds;
+mod checkout;
 mod helpers;
 mod resilience;
 mod schema;
