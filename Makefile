@@ -44,7 +44,7 @@ test-sites: ## Static sites: HTML/CSS/JS checks, JS unit tests, both sites in he
 
 # Order: cheap and most likely to fail first. `images` always runs (BuildKit makes an unchanged tree
 # a cache hit), so the end-to-end suite never tests a stale image; it builds the bases it needs.
-test: lint audit audit-selftest sqlx-check test-rust test-sites k8s-validate images test-bases e2e ## Everything CI runs: lint, Rust tests, k8s validation, image build + end-to-end
+test: lint audit audit-selftest sqlx-check test-rust test-sites k8s-validate test-deploy images test-bases e2e ## Everything CI runs: lint, Rust tests, k8s validation, image build + end-to-end
 
 .PHONY: help build lint test-rust test-sites test
 
@@ -56,12 +56,18 @@ test: lint audit audit-selftest sqlx-check test-rust test-sites k8s-validate ima
 PROJECT ?= ledger
 TAG ?= dev
 IMAGES := backend marketing frontend tools
+# STRIPE_STAND_IN=1 runs the prod stack with the local Stripe stand-in (test-only image, built by
+# `make images TARGETS=stripe-stand-in` or `make e2e-paid`; compose/docker-compose.stripe-stand-in.yml
+# changes the backend's STRIPE_API_BASE and nothing else), so Subscribe works on a laptop without
+# a Stripe account. Otherwise STRIPE_API_KEY/STRIPE_PRICE_ID of a Stripe test account are used.
+STRIPE_STAND_IN ?= 0
+PROD_COMPOSE_FILES = -f compose/docker-compose.production.yml $(if $(filter 1,$(STRIPE_STAND_IN)),-f compose/docker-compose.stripe-stand-in.yml)
 IMAGE_SIZE_LIMIT_MB ?= 30
 DEV_IMAGE ?= $(PROJECT)-dev:latest
 RERUN ?= make $(or $(MAKECMDGOALS),help)
 export TAG DEV_IMAGE RERUN
 BASES_SH = DOCKER=$(DOCKER) scripts/bases.sh
-PROD_COMPOSE = $(COMPOSE) -p $(PROJECT) -f compose/docker-compose.production.yml
+PROD_COMPOSE = $(COMPOSE) -p $(PROJECT) $(PROD_COMPOSE_FILES)
 DEV_COMPOSE = $(COMPOSE) -p $(PROJECT)-dev -f compose/docker-compose.yml
 E2E_PYTHON ?= .venv/bin/python
 
@@ -125,6 +131,13 @@ $(E2E_TOOLS): e2e/requirements.txt
 
 e2e: images-if-missing $(E2E_TOOLS) ## End-to-end suite against the prod stack (brings it up, tears it down)
 	$(BASES_SH) postgres -- env DOCKER=$(DOCKER) COMPOSE="$(COMPOSE)" PROJECT=$(PROJECT) \
+	  $(E2E_PYTHON) -m pytest -q e2e --ignore=e2e/bases --ignore=e2e/test_paid_signup.py
+
+# The paid sign-up browser suite (e2e/test_paid_signup.py: chromium + chromium-driver + selenium)
+# against the prod stack plus the Stripe stand-in. Screenshots of a failed run: e2e/screenshots/.
+e2e-paid: $(E2E_TOOLS) ## Browser suite: marketing page -> sign up -> data -> Stripe (stand-in) checkout -> paywall
+	DOCKER=$(DOCKER) TAG=$(TAG) TARGETS="backend marketing frontend tools stripe-stand-in" scripts/build-images.sh
+	$(BASES_SH) postgres -- env DOCKER=$(DOCKER) COMPOSE="$(COMPOSE)" PROJECT=$(PROJECT) E2E_STRIPE_STAND_IN=1 \
 	  $(E2E_PYTHON) -m pytest -q e2e --ignore=e2e/bases
 
 # Proof that a missing base image is rebuilt on the way to a healthy stack: a scratch
@@ -139,7 +152,7 @@ image-sizes: ## Print the final image sizes (target: at most 30 MB each)
 	    'BEGIN { mb = b / 1000000; printf "  %-16s %6.1f MB%s\n", n, mb, (mb > lim ? "  OVER LIMIT" : "") }'; \
 	done
 
-.PHONY: offline-bases images images-if-missing start start-prod down db-reset db-backup db-restore e2e test-bases image-sizes
+.PHONY: offline-bases images images-if-missing start start-prod down db-reset db-backup db-restore e2e e2e-paid test-bases image-sizes
 
 # --- Kubernetes manifests: offline validation (k8s/) -------------------------
 # Renders every kustomization, validates it strictly against each supported Kubernetes version
@@ -151,7 +164,7 @@ K8S_VERSIONS ?= 1.35 1.36 1.37
 CRDS_DIR ?= ../shared/crds
 K8S_VENV ?= .venv
 K8S_BUILD ?= .build/k8s
-K8S_TARGETS := overlays/development overlays/production overlays/production-cutover descheduler platform
+K8S_TARGETS := overlays/development overlays/preview overlays/production overlays/production-cutover descheduler platform
 K8S_PY := $(K8S_VENV)/bin
 # Skips for one scope from k8s/checkov-skips.txt, as a comma-separated list.
 k8s_skips = $(shell awk '$$1 == "$(1)" { printf "%s%s", sep, $$2; sep = "," }' k8s/checkov-skips.txt)
@@ -185,6 +198,54 @@ k8s-validate: $(K8S_VENV)/.k8s-tools k8s-render ## Validate k8s/: schemas (Kuber
 	  fi
 
 .PHONY: k8s-tools k8s-render k8s-validate
+
+# --- Releases: make deploy / make preview (scripts/deploy.sh, scripts/preview.sh) -------------
+# deploy renders a staged copy of k8s/ with the release (TAG) and the secrets filled in,
+# validates it offline (the same strict schemas as k8s-validate), applies it and waits in order:
+# database, the release's migration Job (on failure: its log, exit 1, nothing else touched),
+# every Deployment. DRY_RUN=1 renders and validates only; ROLLBACK=1 puts an older release's
+# images back without its migration Job (the schema stays). Secrets come from the environment
+# (`__NAME__` placeholders <- $NAME) and `tools inject-stripe-secret` (STRIPE_* settings, the
+# endpoint store STRIPE_STORE). docs/runbook-releases.md: rollbacks, failed migrations.
+KUBECTL ?= kubectl
+ENV ?=
+DRY_RUN ?=
+ROLLBACK ?=
+STRIPE_STORE ?= $(abspath .secrets/stripe-webhooks.json)
+DEPLOY_TOOLS = $(abspath $(or $(CARGO_TARGET_DIR),target))/debug/tools
+DEPLOY_VALIDATE = $(abspath $(K8S_PY))/python $(abspath k8s/tests/schema.py) --crds $(abspath $(CRDS_DIR)) $(addprefix -k ,$(K8S_VERSIONS))
+DEPLOY_ENV = KUBECTL="$(KUBECTL)" TOOLS="$(DEPLOY_TOOLS)" STRIPE_STORE="$(STRIPE_STORE)" \
+  K8S_VALIDATE="$(DEPLOY_VALIDATE)" DRY_RUN="$(DRY_RUN)" ROLLBACK="$(ROLLBACK)"
+
+deploy: $(K8S_VENV)/.k8s-tools ## Deploy a release: make deploy ENV=<overlay> TAG=<tag> [DRY_RUN=1] [ROLLBACK=1] (KUBECTL overridable)
+	@[ -n "$(ENV)" ] && [ "$(origin TAG)" != file ] || { echo "error: usage: make deploy ENV=<overlay> TAG=<release tag> [DRY_RUN=1]" >&2; exit 2; }
+	$(CARGO) build --locked -q -p tools
+	$(DEPLOY_ENV) scripts/deploy.sh "$(ENV)" "$(TAG)"
+
+# A preview per branch: namespace preview-<branch> (DNS-safe, scripts/preview.sh), rendered from
+# the template overlay k8s/overlays/preview, deployed by scripts/deploy.sh; TAG defaults to the
+# branch's image tag (`scripts/preview.sh tag BRANCH`). preview-down deletes the namespace and its
+# Stripe webhook endpoint (tools stripe-webhook delete, which also forgets it in STRIPE_STORE).
+BRANCH ?=
+preview: $(K8S_VENV)/.k8s-tools ## Deploy a branch preview: make preview BRANCH=<name> [TAG=<image tag>]
+	@[ -n "$(BRANCH)" ] || { echo "error: usage: make preview BRANCH=<branch> [TAG=<image tag>]" >&2; exit 2; }
+	$(CARGO) build --locked -q -p tools
+	$(DEPLOY_ENV) scripts/preview.sh up "$(BRANCH)" $(if $(filter-out file,$(origin TAG)),"$(TAG)")
+
+preview-down: ## Remove a branch preview: its namespace and its Stripe webhook endpoint
+	@[ -n "$(BRANCH)" ] || { echo "error: usage: make preview-down BRANCH=<branch>" >&2; exit 2; }
+	$(CARGO) build --locked -q -p tools
+	KUBECTL="$(KUBECTL)" TOOLS="$(DEPLOY_TOOLS)" STRIPE_STORE="$(STRIPE_STORE)" scripts/preview.sh down "$(BRANCH)"
+
+# The deploy and preview scripts against a recording stand-in for kubectl (it answers canned
+# cluster states and passes `kubectl kustomize` to the real one), the real tools binary, and a
+# local Stripe stand-in: order of the steps, the failure paths, the namespace names.
+test-deploy: $(K8S_VENV)/.k8s-tools ## Tests of make deploy / make preview (fake kubectl, real rendering and tools)
+	$(CARGO) build --locked -q -p tools
+	TOOLS="$(DEPLOY_TOOLS)" K8S_VALIDATE="$(DEPLOY_VALIDATE)" \
+	  $(K8S_PY)/pytest -q -p no:cacheprovider scripts/tests
+
+.PHONY: deploy preview preview-down test-deploy
 
 # --- Benchmarks (bench/) ---------------------------------------------------------------
 # Loopback only, bounded, cleans up after itself; about 13 minutes at the defaults on 2 CPUs, plus

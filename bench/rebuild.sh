@@ -8,7 +8,8 @@
 # timed, with BuildKit's per-step times. Images are tagged `bench-rebuild` and removed after.
 # Writes bench/results/rebuild.md (bench/run.sh copies it into its report).
 #
-# Knobs: BENCH_REBUILD_PROFILES="image release" (first = the Dockerfile's default), DOCKER.
+# Knobs: BENCH_REBUILD_PROFILES="image release", DOCKER. A Dockerfile without the CARGO_PROFILE
+# argument builds its own profile whatever is asked: then only that build is timed, as "Dockerfile".
 # Run it with nothing else building on the machine: it times real builds.
 set -euo pipefail
 
@@ -29,6 +30,10 @@ cleanup() {
 trap cleanup EXIT
 
 git -C "$ROOT" worktree add --quiet --detach "$WT" HEAD
+if ! grep -q '^ARG CARGO_PROFILE' "$WT/docker/Dockerfile"; then
+  log "docker/Dockerfile has no CARGO_PROFILE argument: timing its own build only"
+  PROFILES=(Dockerfile)
+fi
 now() { date +%s%N; }
 secs() { awk -v d=$(( $2 - $1 )) 'BEGIN{printf "%.0f", d/1e9}'; }
 
@@ -36,7 +41,8 @@ secs() { awk -v d=$(( $2 - $1 )) 'BEGIN{printf "%.0f", d/1e9}'; }
 images() {
   local t0 t1
   t0=$(now)
-  (cd "$WT" && make --no-print-directory images TAG="$TAG" CARGO_PROFILE="$2" PROGRESS=plain) >"$1" 2>&1 \
+  local profile=(); [ "$2" = Dockerfile ] || profile=(CARGO_PROFILE="$2")
+  (cd "$WT" && make --no-print-directory images TAG="$TAG" "${profile[@]}" PROGRESS=plain) >"$1" 2>&1 \
     || { tail -n 40 "$1" >&2; log "make images failed (log above)"; exit 1; }
   t1=$(now)
   secs "$t0" "$t1"

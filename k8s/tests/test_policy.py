@@ -17,9 +17,9 @@ import pytest
 
 import policy
 
-APP_OVERLAYS = ["development", "production"]
-NAMESPACES = {"development": "branch-example", "production": "production"}
-RELEASES = {"development": "branch-example", "production": "v0.1.0"}
+APP_OVERLAYS = ["development", "preview", "production"]
+NAMESPACES = {"development": "branch-example", "preview": "preview-example", "production": "production"}
+RELEASES = {"development": "branch-example", "preview": "preview-example", "production": "v0.1.0"}
 K8S = Path(__file__).resolve().parent.parent
 SECRETS_DIR = K8S / "base" / "secrets"
 WEB_APPS = {"backend", "frontend", "marketing"}
@@ -65,6 +65,28 @@ def test_backend_behind_gateway_trusts_forwarded_for(rendered, overlay):
     assert policy.check_client_address(docs) == []
 
 
+@pytest.mark.parametrize("overlay", APP_OVERLAYS)
+def test_backend_gets_its_billing_settings_and_reaches_stripe(rendered, overlay):
+    """Subscribe needs the Stripe key (a secret), the price, the app URL Stripe sends the browser
+    back to, and HTTPS egress to api.stripe.com past the default-deny policy."""
+    docs = rendered[overlay]
+    config = next(d for d in kinds(docs, "ConfigMap") if d["metadata"]["name"].startswith("backend-config"))["data"]
+    for key in ("STRIPE_PRICE_ID", "APP_URL", "TRIAL_DAYS"):
+        assert config.get(key), f"{overlay}: backend-config lacks {key}"
+    assert config["APP_URL"].startswith("https://")
+    backend = next(d for d in kinds(docs, "Deployment") if d["metadata"]["name"] == "backend")
+    env = {e["name"]: e for e in backend["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["STRIPE_API_KEY"]["valueFrom"]["secretKeyRef"]["key"] == "STRIPE_API_KEY"
+    egress = [
+        p for p in kinds(docs, "NetworkPolicy")
+        if p["spec"]["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/name") == "backend"
+        and "Egress" in p["spec"]["policyTypes"]
+    ]
+    ports = {(port["protocol"], port["port"]) for p in egress for rule in p["spec"].get("egress", [])
+             for port in rule.get("ports", [])}
+    assert ("TCP", 443) in ports, f"{overlay}: no HTTPS egress for the backend"
+
+
 def test_services_are_cluster_ip_or_headless(everything):
     assert len(kinds(everything, "Service")) >= 8
     assert policy.check_services_cluster_ip(everything) == []
@@ -87,7 +109,7 @@ def test_database_service_is_headless_and_statefulset_uses_it(rendered, overlay)
 
 
 def test_deployments_probe_healthz_and_never_drop_capacity(everything):
-    assert len(kinds(everything, "Deployment")) == 6
+    assert len(kinds(everything, "Deployment")) == 3 * len(APP_OVERLAYS)
     assert policy.check_deployments(everything) == []
 
 
@@ -119,7 +141,7 @@ def test_every_deployment_has_a_pdb(everything):
 
 
 def test_migrate_job_uses_args_and_waits_with_tools(everything):
-    assert len(kinds(everything, "Job")) == 2
+    assert len(kinds(everything, "Job")) == len(APP_OVERLAYS)
     assert policy.check_migrate_job(everything) == []
 
 
@@ -224,7 +246,7 @@ def test_flags_a_migration_job_whose_name_ignores_the_release(rendered):
 
 
 def test_every_pod_is_restricted(everything):
-    assert len(list(policy.pod_specs(everything))) == 13
+    assert len(list(policy.pod_specs(everything))) == 6 * len(APP_OVERLAYS) + 1  # per overlay: 3 Deployments, database, migration, backup; the descheduler
     assert policy.check_restricted(everything) == []
 
 
@@ -304,7 +326,7 @@ def app_namespaces(rendered):
 def test_descheduler_policy_spreads_our_namespaces(rendered):
     policy_doc = policy.descheduler_policy(rendered["descheduler"])
     app_docs = rendered["development"] + rendered["production"]
-    assert len(app_namespaces(rendered)) == 2
+    assert len(app_namespaces(rendered)) == len(APP_OVERLAYS)
     assert policy.check_descheduler_policy(policy_doc, app_namespaces(rendered), app_docs) == []
 
 

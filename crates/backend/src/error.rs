@@ -41,8 +41,18 @@ pub enum ApiError {
     /// More work than the server takes on at once (password hashing): 503, retry shortly.
     #[error("the server is busy; retry in {retry_after_secs} s")]
     Overloaded { retry_after_secs: u64 },
+    /// The trial has ended and there is no active subscription: writes answer 402.
+    #[error("your trial has ended: subscribe to add or change data (reading and exporting stay available)")]
+    PaymentRequired,
+    /// A Stripe API call failed: 502. The cause is logged; the client learns nothing about it
+    /// (no key, no Stripe message).
+    #[error("the payment provider could not handle the request; please try again later")]
+    PaymentProvider(#[source] crate::stripe::StripeError),
     #[error("the database is unavailable")]
     DatabaseUnavailable(#[source] sqlx::Error),
+    /// The handler did not finish within `REQUEST_TIMEOUT_SECONDS`: 503, retry shortly.
+    #[error("the request took longer than {seconds} s")]
+    Timeout { seconds: u64 },
     /// Start-up: the database lacks the schema this build expects (the migration has not run).
     #[error("starting: waiting for the database schema to be migrated")]
     SchemaNotReady,
@@ -73,9 +83,12 @@ impl ApiError {
             ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
             ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::Overloaded { .. } => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
+            ApiError::PaymentRequired => (StatusCode::PAYMENT_REQUIRED, "subscription_required"),
+            ApiError::PaymentProvider(_) => (StatusCode::BAD_GATEWAY, "payment_provider_error"),
             ApiError::DatabaseUnavailable(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
             }
+            ApiError::Timeout { .. } => (StatusCode::SERVICE_UNAVAILABLE, "request_timeout"),
             ApiError::SchemaNotReady => (StatusCode::SERVICE_UNAVAILABLE, "schema_not_ready"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }
@@ -109,6 +122,18 @@ impl IntoResponse for ApiError {
             ApiError::DatabaseUnavailable(e) => {
                 tracing::warn!(error = %e, "database unavailable")
             }
+            ApiError::Timeout { seconds } => {
+                tracing::warn!(timeout_seconds = seconds, "request timed out")
+            }
+            ApiError::PaymentProvider(e) => {
+                let mut chain = e.to_string();
+                let mut cause = std::error::Error::source(e);
+                while let Some(c) = cause {
+                    chain = format!("{chain}: {c}");
+                    cause = c.source();
+                }
+                tracing::error!(error = %chain, "Stripe API call failed")
+            }
             _ => {}
         }
         let mut error = json!({ "code": code, "message": self.to_string() });
@@ -131,7 +156,7 @@ impl IntoResponse for ApiError {
                     .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
             // Every 503 says when to come back: the pool waited its acquire timeout already.
-            ApiError::DatabaseUnavailable(_) => {
+            ApiError::DatabaseUnavailable(_) | ApiError::Timeout { .. } => {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

@@ -16,16 +16,28 @@ use tokio::task::JoinHandle;
 
 pub const WEBHOOK_SECRET: &str = "whsec_test_0123456789abcdef";
 pub const JWT_SECRET: &str = "test-jwt-secret-that-is-long-enough-0123";
+/// The Stripe key and price the test apps are configured with (and the stand-in accepts).
+pub const STRIPE_API_KEY: &str = "sk_test_backend_0123456789abcdefghij";
+pub const PRICE_ID: &str = "price_test_monthly";
+pub const APP_URL: &str = "http://localhost:3000";
 
 /// Settings for a test app; `Default` is billing on, generous login and sign-up limits.
 pub struct Options {
     pub subscriptions_enabled: bool,
     pub login_attempts_per_minute: u32,
+    pub login_attempts_per_account_per_minute: u32,
     pub signup_attempts_per_minute: u32,
     pub password_hash_concurrency: u32,
     pub password_hash_wait: Duration,
     pub trust_forwarded_for: bool,
     pub acquire_timeout: Duration,
+    pub request_timeout: Duration,
+    pub body_read_timeout: Duration,
+    /// `STRIPE_API_BASE`; by default a closed loopback port (tests that call Stripe start a
+    /// stand-in and pass its base).
+    pub stripe_api_base: String,
+    pub stripe_api_timeout: Duration,
+    pub trial_days: u32,
 }
 
 impl Default for Options {
@@ -33,11 +45,17 @@ impl Default for Options {
         Options {
             subscriptions_enabled: true,
             login_attempts_per_minute: 100,
+            login_attempts_per_account_per_minute: 100,
             signup_attempts_per_minute: 100,
             password_hash_concurrency: 0,
             password_hash_wait: Duration::from_secs(2),
             trust_forwarded_for: false,
             acquire_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(15),
+            body_read_timeout: Duration::from_secs(30),
+            stripe_api_base: format!("http://127.0.0.1:{}", test_support::free_port()),
+            stripe_api_timeout: Duration::from_secs(5),
+            trial_days: 14,
         }
     }
 }
@@ -78,16 +96,25 @@ fn settings(url: &str, options: Options) -> Settings {
         jwt_secret: Some(SecretString::from(JWT_SECRET)),
         jwt_ttl: Duration::from_secs(3600),
         stripe_webhook_secret: Some(SecretString::from(WEBHOOK_SECRET)),
+        stripe_api_key: Some(SecretString::from(STRIPE_API_KEY)),
+        stripe_price_id: Some(PRICE_ID.into()),
+        stripe_api_base: options.stripe_api_base.parse().expect("stripe base"),
+        stripe_api_timeout: options.stripe_api_timeout,
+        app_url: Some(APP_URL.parse().expect("app url")),
+        trial_days: options.trial_days,
         subscriptions_enabled: options.subscriptions_enabled,
         cors_allowed_origins: vec!["http://localhost:3000".parse().expect("origin")],
         login_attempts_per_minute: options.login_attempts_per_minute,
+        login_attempts_per_account_per_minute: options.login_attempts_per_account_per_minute,
         signup_attempts_per_minute: options.signup_attempts_per_minute,
         password_hash_concurrency: options.password_hash_concurrency,
         password_hash_wait: options.password_hash_wait,
         trust_forwarded_for: options.trust_forwarded_for,
+        request_timeout: options.request_timeout,
         serve: ServeArgs {
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             workers: 2,
+            body_read_timeout: options.body_read_timeout,
             ..ServeArgs::default()
         },
         log: LogArgs {

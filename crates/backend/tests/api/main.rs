@@ -4,6 +4,8 @@
 mod accounts;
 mod auth;
 mod billing;
+mod bounds;
+mod checkout;
 mod helpers;
 mod resilience;
 mod schema;
