@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::auth::email::Email;
 use crate::auth::jwt::AuthUser;
-use crate::auth::rate_limit::RateLimiter;
+use crate::auth::rate_limit::{Key, RateLimiter};
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::state::AppState;
@@ -134,10 +134,13 @@ fn count_attempt(
 ) -> Result<(), ApiError> {
     let peer = connect_info.map(|Extension(ConnectInfo(addr))| addr.ip());
     let client = client_ip(peer, headers, state.trust_forwarded_for);
-    limiter.check(client).map_err(|retry_after_secs| {
-        crate::metrics::throttled(action);
-        ApiError::RateLimited { retry_after_secs }
-    })
+    count(limiter, Key::addr(client)).inspect_err(|_| crate::metrics::throttled(action))
+}
+
+fn count(limiter: &RateLimiter, key: Key) -> Result<(), ApiError> {
+    limiter
+        .check(key)
+        .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })
 }
 
 async fn login(
@@ -156,6 +159,10 @@ async fn login(
 
     // An address that cannot be valid cannot have an account: same answer as a wrong password.
     let email = Email::parse(&body.email).ok();
+    if let Some(email) = &email {
+        let limiter = &state.login_account_limiter;
+        count(limiter, limiter.account_key(email.as_str()))?;
+    }
     let user = match &email {
         Some(email) => {
             sqlx::query!(

@@ -162,6 +162,7 @@ async fn prometheus_measures_the_traffic_that_was_sent() {
             ("JWT_SECRET", JWT_SECRET.into()),
             ("SUBSCRIPTIONS_ENABLED", "false".into()),
             ("LOGIN_ATTEMPTS_PER_MINUTE", "100000".into()),
+            ("LOGIN_ATTEMPTS_PER_ACCOUNT_PER_MINUTE", "100000".into()),
             ("METRICS_PORT", backend_metrics.to_string()),
         ],
     );
