@@ -44,7 +44,7 @@ test-sites: ## Static sites: HTML/CSS/JS checks, JS unit tests, both sites in he
 
 # Order: cheap and most likely to fail first. `images` always runs (BuildKit makes an unchanged tree
 # a cache hit), so the end-to-end suite never tests a stale image; it builds the bases it needs.
-test: lint audit audit-selftest sqlx-check test-rust test-sites k8s-validate test-deploy images test-bases e2e ## Everything CI runs: lint, Rust tests, k8s validation, image build + end-to-end
+test: lint audit audit-selftest sqlx-check test-rust fuzz test-sites k8s-validate test-deploy images test-bases e2e ## Everything CI runs: lint, Rust tests, fuzzing, k8s validation, image build + end-to-end
 
 .PHONY: help build lint test-rust test-sites test
 
@@ -315,3 +315,11 @@ audit-selftest: $(CARGO_TOOLS) ## Prove the audit fails: a fake advisory for a l
 	PATH="$(abspath .venv/bin):$$PATH" RUSTSEC_DB=$(RUSTSEC_DB) CARGO=$(CARGO) scripts/audit.sh selftest
 
 .PHONY: audit audit-selftest
+
+# cargo-fuzz targets in fuzz/ (a crate outside the workspace), each run FUZZ_SECONDS from the seeds
+# in fuzz/seeds/; how and why (RUSTC_BOOTSTRAP on stable, the sanitizer): scripts/fuzz.sh.
+FUZZ_SECONDS ?= 30
+fuzz: $(CARGO_TOOLS) ## Fuzz each parser target for FUZZ_SECONDS (30): no crash, no panic, no hang
+	FUZZ_SECONDS=$(FUZZ_SECONDS) CARGO_FUZZ=$(abspath .venv/bin/cargo-fuzz) scripts/fuzz.sh
+
+.PHONY: fuzz
