@@ -241,11 +241,15 @@ async fn stripe_failures_are_one_line_and_change_nothing() {
     let stripe = FakeStripe::start().await;
     let cases: [(Mode, &[&str], &[&str]); 3] = [
         (
-            Mode::Fail(400, "Invalid URL: URL must be publicly accessible."),
+            Mode::Fail(400, "Invalid URL: URL must be publicly accessible.".into()),
             &[],
             &["400", "Invalid URL: URL must be publicly accessible."],
         ),
-        (Mode::Fail(503, "overloaded"), &[], &["unavailable", "503"]),
+        (
+            Mode::Fail(503, "overloaded".into()),
+            &[],
+            &["unavailable", "503"],
+        ),
         (
             Mode::Slow(Duration::from_secs(5)),
             &["--timeout", "300ms"],
