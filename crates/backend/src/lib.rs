@@ -5,8 +5,11 @@
 //! - [`startup`]: [`startup::Application::build`], the one place the app is assembled (routes,
 //!   CORS, `/healthz`, access log, drain), used by `main` and the tests.
 //! - [`state`]: [`state::AppState`], what the handlers share.
+//! - [`database_url`]: `DATABASE_URL` parsed once, shown with its password masked (also used by
+//!   `tools`).
 //! - [`db`]: the lazily connecting pool and what counts as "database unavailable" (also used by
 //!   `tools`).
+//! - [`known_secrets`]: placeholders and published local defaults the backend refuses as secrets.
 //! - [`error`]: [`error::ApiError`] and its JSON shape.
 //! - [`extract`]: `Json`, `Query`, `Path` that reject in that shape (`Json` is also the response).
 //! - [`routes`]: the handlers: auth (signup, login, me), accounts, transactions, billing.
@@ -22,9 +25,11 @@
 pub mod auth;
 pub mod billing;
 pub mod config;
+pub mod database_url;
 pub mod db;
 pub mod error;
 pub mod extract;
+pub mod known_secrets;
 pub mod routes;
 pub mod startup;
 pub mod state;

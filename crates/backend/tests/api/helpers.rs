@@ -78,6 +78,7 @@ fn settings(url: &str, options: Options) -> Settings {
         jwt_secret: Some(SecretString::from(JWT_SECRET)),
         jwt_ttl: Duration::from_secs(3600),
         stripe_webhook_secret: Some(SecretString::from(WEBHOOK_SECRET)),
+        allow_insecure_defaults: false,
         subscriptions_enabled: options.subscriptions_enabled,
         cors_allowed_origins: vec!["http://localhost:3000".parse().expect("origin")],
         login_attempts_per_minute: options.login_attempts_per_minute,

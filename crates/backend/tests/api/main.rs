@@ -5,5 +5,6 @@ mod accounts;
 mod auth;
 mod billing;
 mod helpers;
+mod known_secrets;
 mod resilience;
 mod transactions;
