@@ -193,6 +193,12 @@ def image_repo(image: str) -> str:
     return last.split(":", 1)[0]
 
 
+def image_tag(image: str) -> str | None:
+    """`registry:5000/x/tools:v1@sha256:..` -> `v1` (None without a tag)."""
+    last = image.split("@", 1)[0].rsplit("/", 1)[-1]
+    return last.split(":", 1)[1] if ":" in last else None
+
+
 def check_migrate_job(docs: list[Manifest]) -> list[str]:
     jobs = [d for d in docs if d.get("kind") == "Job" and d["metadata"]["name"].startswith("migrate")]
     if not jobs:
@@ -204,7 +210,19 @@ def check_migrate_job(docs: list[Manifest]) -> list[str]:
         for key in ("backoffLimit", "ttlSecondsAfterFinished", "activeDeadlineSeconds"):
             if key not in spec:
                 bad.append(f"{n}: no {key}")
+        # Sane bounds: a few pod retries, a deadline, finished Jobs cleaned up within a week.
+        if spec.get("backoffLimit", 0) > 3:
+            bad.append(f"{n}: backoffLimit {spec['backoffLimit']} retries a failing migration too often")
+        if not 0 < spec.get("activeDeadlineSeconds", 0) <= 3600:
+            bad.append(f"{n}: activeDeadlineSeconds should be at most an hour")
+        if not 0 < spec.get("ttlSecondsAfterFinished", 0) <= 7 * 86400:
+            bad.append(f"{n}: ttlSecondsAfterFinished should clean finished Jobs within a week")
         pod = spec["template"]["spec"]
+        # Jobs are immutable: the name must carry the release (the tools image's tag), or the
+        # next release's apply fails while this one's Job still exists.
+        tags = {image_tag(c.get("image", "")) for c in pod.get("containers") or []}
+        if len(tags) != 1 or job["metadata"]["name"] != f"migrate-{next(iter(tags))}":
+            bad.append(f"{n}: name should be migrate-<release tag> (tools image tags: {sorted(map(str, tags))})")
         for c in pod.get("containers") or []:
             if "command" in c:
                 bad.append(f"{n}/{c['name']}: sets command (replaces the tools ENTRYPOINT); use args")

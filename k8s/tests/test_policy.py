@@ -9,6 +9,8 @@ from __future__ import annotations
 import copy
 import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,7 +19,9 @@ import policy
 
 APP_OVERLAYS = ["development", "production"]
 NAMESPACES = {"development": "branch-example", "production": "production"}
-SECRETS_DIR = Path(__file__).resolve().parent.parent / "base" / "secrets"
+RELEASES = {"development": "branch-example", "production": "v0.1.0"}
+K8S = Path(__file__).resolve().parent.parent
+SECRETS_DIR = K8S / "base" / "secrets"
 WEB_APPS = {"backend", "frontend", "marketing"}
 GATEWAY_NAMESPACE = {"matchLabels": {"kubernetes.io/metadata.name": "envoy-gateway-system"}}
 # The newest supported Kubernetes minor (make k8s-validate passes its K8S_VERSIONS).
@@ -36,7 +40,7 @@ def test_overlay_renders_the_whole_stack(rendered, overlay):
     names = {(d["kind"], d["metadata"]["name"].rsplit("-", 1)[0] if d["kind"] in ("Secret", "ConfigMap") else d["metadata"]["name"]) for d in docs}
     for expected in [
         ("Deployment", "backend"), ("Deployment", "frontend"), ("Deployment", "marketing"),
-        ("StatefulSet", "database"), ("Service", "database"), ("Job", "migrate"),
+        ("StatefulSet", "database"), ("Service", "database"), ("Job", f"migrate-{RELEASES[overlay]}"),
         ("Gateway", "web"), ("HTTPRoute", "https-redirect"), ("HTTPRoute", "backend"), ("HTTPRoute", "frontend"),
         ("HTTPRoute", "marketing"), ("Certificate", "web-tls"), ("EnvoyProxy", "web"), ("ClientTrafficPolicy", "web"),
         ("BackendTrafficPolicy", "web"), ("BackendTrafficPolicy", "retry-safe-methods"),
@@ -126,6 +130,56 @@ def test_every_deployment_has_a_pdb(everything):
 def test_migrate_job_uses_args_and_waits_with_tools(everything):
     assert len(kinds(everything, "Job")) == 2
     assert policy.check_migrate_job(everything) == []
+
+
+def render_release(tmp_path, overlay, tag):
+    """The overlay rendered with its release set to `tag` (what `make deploy TAG=` does in its
+    copy of k8s/: rewrite the `tag:` line of the overlay's release.yaml)."""
+    tree = tmp_path / f"k8s-{tag}-{len(list(tmp_path.iterdir()))}"
+    shutil.copytree(K8S, tree, ignore=shutil.ignore_patterns("tests", "__pycache__"))
+    release = tree / "overlays" / overlay / "release.yaml"
+    text, n = re.subn(r"(?m)^  tag: .*$", f"  tag: {tag}", release.read_text())
+    assert n == 1, release
+    release.write_text(text)
+    out = subprocess.run(["kubectl", "kustomize", str(tree / "overlays" / overlay)],
+                         check=True, capture_output=True, text=True).stdout
+    return policy.load_all(out)
+
+
+def job_names(docs):
+    return [d["metadata"]["name"] for d in kinds(docs, "Job")]
+
+
+@pytest.mark.parametrize("overlay", APP_OVERLAYS)
+def test_each_release_gets_its_own_migration_job_and_a_release_renders_the_same(tmp_path, overlay):
+    one = render_release(tmp_path, overlay, "v1.4.0")
+    two = render_release(tmp_path, overlay, "v1.5.0")
+    again = render_release(tmp_path, overlay, "v1.4.0")
+    assert job_names(one) == ["migrate-v1.4.0"]
+    assert job_names(two) == ["migrate-v1.5.0"]
+    assert one == again  # same release: same objects, so `kubectl apply` changes nothing
+    assert policy.check_migrate_job(one) == []
+    # The release tags every image built here, and only those.
+    for docs, tag in ((one, "v1.4.0"), (two, "v1.5.0")):
+        for _, pod in policy.pod_specs(docs):
+            for c in policy.containers(pod):
+                repo = policy.image_repo(c["image"])
+                if repo in {"backend", "frontend", "marketing", "tools"}:
+                    assert policy.image_tag(c["image"]) == tag, c["image"]
+                else:
+                    assert policy.image_tag(c["image"]) != tag, c["image"]
+    assert not [d for d in one if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "release"]
+
+
+def test_flags_a_migration_job_whose_name_ignores_the_release(rendered):
+    job = copy.deepcopy(kinds(rendered["production"], "Job")[0])
+    job["metadata"]["name"] = "migrate"
+    assert any("migrate-<release tag>" in p for p in policy.check_migrate_job([job]))
+    job = copy.deepcopy(kinds(rendered["production"], "Job")[0])
+    job["spec"]["backoffLimit"] = 10
+    job["spec"].pop("ttlSecondsAfterFinished")
+    problems = policy.check_migrate_job([job])
+    assert any("backoffLimit" in p for p in problems) and any("ttlSecondsAfterFinished" in p for p in problems)
 
 
 def test_every_pod_is_restricted(everything):

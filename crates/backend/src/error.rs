@@ -43,6 +43,9 @@ pub enum ApiError {
     Overloaded { retry_after_secs: u64 },
     #[error("the database is unavailable")]
     DatabaseUnavailable(#[source] sqlx::Error),
+    /// Start-up: the database lacks the schema this build expects (the migration has not run).
+    #[error("starting: waiting for the database schema to be migrated")]
+    SchemaNotReady,
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -73,6 +76,7 @@ impl ApiError {
             ApiError::DatabaseUnavailable(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
             }
+            ApiError::SchemaNotReady => (StatusCode::SERVICE_UNAVAILABLE, "schema_not_ready"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }
     }
@@ -131,6 +135,12 @@ impl IntoResponse for ApiError {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            // The schema gate polls at most every 2 s.
+            ApiError::SchemaNotReady => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
             }
             ApiError::Unauthorized | ApiError::InvalidCredentials => {
                 response

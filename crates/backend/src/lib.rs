@@ -5,6 +5,8 @@
 //! - [`startup`]: [`startup::Application::build`], the one place the app is assembled (routes,
 //!   CORS, `/healthz`, access log, drain), used by `main` and the tests.
 //! - [`state`]: [`state::AppState`], what the handlers share.
+//! - [`schema`]: the schema this build expects (the newest embedded migration) and the start-up
+//!   gate that holds `/healthz` and the API at 503 until the database has it.
 //! - [`database_url`]: `DATABASE_URL` parsed once, shown with its password masked (also used by
 //!   `tools`).
 //! - [`db`]: the lazily connecting pool and what counts as "database unavailable" (also used by
@@ -18,9 +20,10 @@
 //! - [`billing`]: the Stripe domain: [`billing::signature`], the handled events, applying an
 //!   event exactly once, the subscription state.
 //!
-//! Dependencies run one way: `startup` → `routes` → (`auth`, `billing`, `state`) → `error`.
+//! Dependencies run one way: `startup` → (`routes`, `schema`); `routes` → (`auth`, `billing`,
+//! `state`) → `error`.
 //! Migrations live in `migrations/` and are exposed as [`MIGRATOR`] for the `tools` binary:
-//! the backend itself never migrates at start.
+//! the backend itself never migrates at start; it waits for the schema ([`schema`]).
 
 pub mod auth;
 pub mod billing;
@@ -31,6 +34,7 @@ pub mod error;
 pub mod extract;
 pub mod known_secrets;
 pub mod routes;
+pub mod schema;
 pub mod startup;
 pub mod state;
 

@@ -1,21 +1,27 @@
 //! The one place the backend is assembled, used by `main` and by the tests alike:
 //! [`Application::build`] turns [`Settings`] into a bound listener and a [`Server`] serving
 //! [`app`] (the routes, CORS, JSON fallbacks) with `/healthz`, the access log and the drain
-//! contract from `service_runtime`.
+//! contract from `service_runtime`, and the schema gate ([`crate::schema`]): serving starts at
+//! once, readiness once the database has the schema this build expects.
 
 use std::net::SocketAddr;
 
 use anyhow::Context;
+use axum::extract::{Request, State};
 use axum::http::{header, Method};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::Router;
-use service_runtime::Server;
+use service_runtime::{Readiness, Server};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::config::Settings;
 use crate::db::lazy_pool;
+use crate::error::ApiError;
 use crate::routes;
+use crate::schema;
 use crate::state::AppState;
 
 /// The backend, bound and ready to serve.
@@ -23,6 +29,7 @@ pub struct Application {
     listener: TcpListener,
     server: Server,
     pool: PgPool,
+    schema: Readiness,
 }
 
 impl Application {
@@ -39,11 +46,13 @@ impl Application {
         );
         let state = AppState::new(pool.clone(), &settings)?;
         let password_hash_concurrency = state.password_hashes.size();
-        let routes = app(state, &settings);
+        let schema = Readiness::closed();
+        let routes = app(state, &settings, schema.clone());
         let listener = settings.serve.bind(settings.port).await?;
         let closing = pool.clone();
         let server = Server::new(routes, &settings.serve)
             .peer_addr() // the login rate limit keys on it
+            .ready_when(schema.clone())
             .cleanup(async move { closing.close().await });
         tracing::info!(
             addr = %listener.local_addr()?,
@@ -62,6 +71,7 @@ impl Application {
             listener,
             server,
             pool,
+            schema,
         })
     }
 
@@ -74,13 +84,22 @@ impl Application {
         &self.pool
     }
 
-    /// Serves until `stop` resolves, then drains (see `service_runtime::shutdown`).
+    /// Open once the database has the schema this build expects (tests wait on `/healthz`).
+    pub fn schema_ready(&self) -> bool {
+        self.schema.is_open()
+    }
+
+    /// Serves until `stop` resolves, then drains (see `service_runtime::shutdown`). Meanwhile
+    /// the schema gate polls the database until it is migrated ([`schema::wait_until_migrated`]).
     pub async fn run_until_stopped<S>(self, stop: S) -> std::io::Result<()>
     where
         S: std::future::Future + Send,
         S::Output: std::fmt::Debug,
     {
-        self.server.serve(self.listener, stop).await
+        let waiting = tokio::spawn(schema::wait_until_migrated(self.pool, self.schema));
+        let served = self.server.serve(self.listener, stop).await;
+        waiting.abort();
+        served
     }
 }
 
@@ -97,8 +116,9 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
 }
 
 /// Every API route with CORS and the JSON fallbacks (`/healthz` and the access log are added
-/// by the server). Billing routes only while subscriptions are enabled.
-pub fn app(state: AppState, settings: &Settings) -> Router {
+/// by the server). Billing routes only while subscriptions are enabled. Until `schema` opens,
+/// every route answers 503 `schema_not_ready` (Stripe retries webhooks on 5xx, so none is lost).
+pub fn app(state: AppState, settings: &Settings, schema: Readiness) -> Router {
     let mut router = Router::new()
         .merge(routes::auth::router())
         .merge(routes::accounts::router())
@@ -114,5 +134,15 @@ pub fn app(state: AppState, settings: &Settings) -> Router {
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .with_state(state)
+        .layer(middleware::from_fn_with_state(schema, require_schema))
         .layer(cors)
+}
+
+/// One atomic load per request once the schema is there.
+async fn require_schema(State(schema): State<Readiness>, request: Request, next: Next) -> Response {
+    if schema.is_open() {
+        next.run(request).await
+    } else {
+        ApiError::SchemaNotReady.into_response()
+    }
 }

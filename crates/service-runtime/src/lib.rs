@@ -9,7 +9,8 @@
 //!   redacted), value parsers shared by all binaries (durations, seconds), the error-chain line.
 //! - [`telemetry`]: JSON or pretty logs driven by `RUST_LOG`/`LOG_FORMAT`, and the access-log
 //!   layer that stamps every request with a request id (and keeps `/healthz` out of info logs).
-//! - [`health`]: the `/healthz` route and the draining flag it reports.
+//! - [`health`]: the `/healthz` route and what it reports: the draining flag and a service's
+//!   start-up gate ([`Readiness`]).
 //! - [`shutdown`]: the drain contract: stop signals, its timings, and the phases of stopping.
 //! - [`server`]: serving a service's routes: [`ServeArgs`], the acceptor, and [`Server`], which
 //!   mounts `/healthz` and the access log and runs the drain sequence; thread-per-core workers
@@ -29,5 +30,5 @@ pub mod server;
 pub mod shutdown;
 pub mod telemetry;
 
-pub use health::Health;
+pub use health::{Health, Readiness};
 pub use server::{ServeArgs, Server};

@@ -98,8 +98,26 @@ fn settings(url: &str, options: Options) -> Settings {
     }
 }
 
-/// Serves the backend against an already migrated database at `url`.
+/// Serves the backend against an already migrated database at `url`, once ready (what a
+/// readiness probe waits for: the schema gate has seen the migrations).
 pub async fn serve(url: &str, options: Options) -> TestApp {
+    let app = serve_unready(url, options).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let health = app.get("/healthz", None).await;
+        if health.status() == StatusCode::OK {
+            return app;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the backend did not become ready within 10 s (is the database migrated?)"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Serves the backend at `url` without waiting for readiness.
+pub async fn serve_unready(url: &str, options: Options) -> TestApp {
     let app = Application::build(settings(url, options))
         .await
         .expect("the application builds");

@@ -7,4 +7,5 @@ mod billing;
 mod helpers;
 mod known_secrets;
 mod resilience;
+mod schema;
 mod transactions;

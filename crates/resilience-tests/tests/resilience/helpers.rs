@@ -26,7 +26,7 @@ fn profile_dir() -> PathBuf {
 /// Path of a workspace binary in this test's profile directory.
 ///
 /// `cargo test --workspace` builds it (cargo builds a package's binaries for its own integration
-/// tests); alone, run `cargo build -p marketing-server -p backend` first, or set
+/// tests); alone, run `cargo build -p marketing-server -p backend -p tools` first, or set
 /// `RESILIENCE_BUILD=1` to have this test run that build (not the default: with other packages
 /// selected, cargo would build them a second time with different features).
 pub fn binary(name: &str) -> PathBuf {
@@ -45,6 +45,8 @@ pub fn binary(name: &str) -> PathBuf {
             "marketing-server",
             "-p",
             "backend",
+            "-p",
+            "tools",
         ]);
         if dir.file_name().is_some_and(|p| p == "release") {
             cmd.arg("--release");
@@ -52,13 +54,13 @@ pub fn binary(name: &str) -> PathBuf {
         let status = cmd.status().expect("run cargo build");
         assert!(
             status.success(),
-            "cargo build -p marketing-server -p backend failed"
+            "cargo build -p marketing-server -p backend -p tools failed"
         );
     });
     let path = dir.join(name);
     assert!(
         path.exists(),
-        "{} not found: run `cargo build -p marketing-server -p backend` first \
+        "{} not found: run `cargo build -p marketing-server -p backend -p tools` first \
          (or RESILIENCE_BUILD=1)",
         path.display()
     );
@@ -128,15 +130,25 @@ pub struct Service {
 impl Service {
     /// Starts `name` with `PORT`/`HOST` set and quiet logs, plus `env`.
     pub fn spawn(name: &'static str, env: &[(&str, String)]) -> Service {
+        Self::start(name, env, "warn", Stdio::null())
+    }
+
+    /// Like [`Service::spawn`], with info logs (JSON lines) written to `log`.
+    pub fn spawn_logged(name: &'static str, env: &[(&str, String)], log: &Path) -> Service {
+        let file = std::fs::File::create(log).expect("create the log file");
+        Self::start(name, env, "info", Stdio::from(file))
+    }
+
+    fn start(name: &'static str, env: &[(&str, String)], filter: &str, out: Stdio) -> Service {
         let port = test_support::free_port();
         let child = Command::new(binary(name))
             .env("HOST", "127.0.0.1")
             .env("PORT", port.to_string())
-            .env("RUST_LOG", "warn")
-            .env("LOG_FORMAT", "pretty")
+            .env("RUST_LOG", filter)
+            .env("LOG_FORMAT", "json")
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(out)
             .spawn()
             .unwrap_or_else(|e| panic!("start {name}: {e}"));
         Service {

@@ -3,7 +3,7 @@
 //! runs the drain sequence of [`crate::shutdown`] around the acceptor.
 //!
 //! There is one way to serve: `Server::new(routes, &args)`, optionally `.peer_addr()`,
-//! `.healthz_headers(..)` and `.cleanup(..)`, then `.serve(listener, stop)`. Tests build the same
+//! `.healthz_headers(..)`, `.ready_when(..)` and `.cleanup(..)`, then `.serve(listener, stop)`. Tests build the same
 //! [`ServeArgs`] that `main` parses, with shorter timings.
 //!
 //! # Layout
@@ -25,7 +25,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::config::parse_seconds;
-use crate::health::Health;
+use crate::health::{Health, Readiness};
 use crate::shutdown::{self, Timing};
 use crate::telemetry::AccessLogLayer;
 use workers::Workers;
@@ -98,6 +98,7 @@ pub struct Server {
     args: ServeArgs,
     healthz_headers: HeaderMap,
     peer_addr: bool,
+    started: Readiness,
     cleanup: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
 }
 
@@ -109,6 +110,7 @@ impl Server {
             args: args.clone(),
             healthz_headers: HeaderMap::new(),
             peer_addr: false,
+            started: Readiness::open_now(),
             cleanup: None,
         }
     }
@@ -124,6 +126,14 @@ impl Server {
     /// extensions map allocated per request, wasted where unused).
     pub fn peer_addr(mut self) -> Self {
         self.peer_addr = true;
+        self
+    }
+
+    /// `/healthz` answers 503 until `started` is open (a start-up condition the service
+    /// establishes after binding, in the background; requests are served meanwhile, so the
+    /// service decides what they get).
+    pub fn ready_when(mut self, started: Readiness) -> Self {
+        self.started = started;
         self
     }
 
@@ -147,9 +157,10 @@ impl Server {
             args,
             healthz_headers,
             peer_addr,
+            started,
             cleanup,
         } = self;
-        let health = Health::new();
+        let health = Health::gated(started);
         let app = routes
             .merge(health.router(healthz_headers))
             .layer(AccessLogLayer);

@@ -102,7 +102,8 @@ fn classify(err: MigrateError) -> MigrationError {
 pub struct Outcome {
     /// Versions applied by this run, oldest first.
     pub applied: Vec<i64>,
-    /// The newest version embedded in this binary (the schema's version once migrated).
+    /// The newest version embedded in this binary (the schema's version once migrated, and the
+    /// one the backend's readiness waits for).
     pub latest: Option<i64>,
 }
 
@@ -138,7 +139,7 @@ async fn apply_locked(conn: &mut PgConnection) -> Result<Outcome, MigrateError> 
             .map(|m| m.version)
             .filter(|v| !before.contains(v))
             .collect(),
-        latest: up_migrations().map(|m| m.version).max(),
+        latest: backend::schema::built_for().map(|m| m.version),
     })
 }
 

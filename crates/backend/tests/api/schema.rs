@@ -1,0 +1,103 @@
+//! The schema gate: a backend started before its migrations ran is not ready and serves no API
+//! route; it becomes ready by itself once the schema is there, and a newer schema (a rollback of
+//! the image) does not stop it.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::json;
+use test_support::TestDb;
+
+use crate::helpers::{expect, expect_error, serve, serve_unready, Options, TestApp};
+
+async fn fresh_db() -> TestDb {
+    tokio::task::spawn_blocking(test_support::server_url)
+        .await
+        .expect("test PostgreSQL");
+    TestDb::new().await
+}
+
+/// Every kind of route answers 503 `schema_not_ready` with a Retry-After, not just one.
+async fn assert_nothing_served(app: &TestApp) {
+    let health = app.get("/healthz", None).await;
+    assert_eq!(health.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(health.text().await.expect("body"), "starting");
+    let signup = json!({"email": "early@example.com", "password": "correct horse battery"});
+    for res in [
+        app.post("/auth/signup", None, &signup).await,
+        app.get("/accounts", Some("not-a-token")).await,
+        app.post("/billing/webhook", None, &json!({})).await,
+        app.get("/no/such/route", None).await,
+    ] {
+        assert_eq!(res.headers()["retry-after"], "2");
+        expect_error(res, StatusCode::SERVICE_UNAVAILABLE, "schema_not_ready").await;
+    }
+}
+
+/// Polls /healthz (bounded) until it answers 200.
+async fn wait_ready(app: &TestApp, within: Duration) {
+    let deadline = tokio::time::Instant::now() + within;
+    while app.get("/healthz", None).await.status() != StatusCode::OK {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not ready within {within:?} after migrating"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn unmigrated_database_holds_readiness_until_migrated_then_serves_without_restart() {
+    let db = fresh_db().await;
+    let app = serve_unready(&db.url, Options::default()).await;
+    assert_nothing_served(&app).await;
+    // Still not ready a few polls later: the gate waits, it does not give up or open by itself.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_nothing_served(&app).await;
+
+    backend::MIGRATOR.run(&db.pool).await.expect("migrate");
+    wait_ready(&app, Duration::from_secs(5)).await;
+    let (token, _) = app.signup("ann@example.com").await;
+    expect(app.get("/accounts", Some(&token)).await, StatusCode::OK).await;
+    app.finish().await;
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn a_schema_newer_than_the_build_is_served() {
+    let db = fresh_db().await;
+    backend::MIGRATOR.run(&db.pool).await.expect("migrate");
+    let built_for = backend::schema::built_for().expect("embedded").version;
+    // What the next release's migration Job leaves behind when its image is rolled back.
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES ($1, 'from a newer release', true, '\\x00', 1)",
+    )
+    .bind(built_for + 1)
+    .execute(&db.pool)
+    .await
+    .expect("record a newer migration");
+    let app = serve(&db.url, Options::default()).await;
+    let (token, _) = app.signup("bob@example.com").await;
+    expect(app.get("/accounts", Some(&token)).await, StatusCode::OK).await;
+    app.finish().await;
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn an_older_schema_is_not_enough() {
+    let db = fresh_db().await;
+    backend::MIGRATOR.run(&db.pool).await.expect("migrate");
+    let built_for = backend::schema::built_for().expect("embedded").version;
+    // As if the newest migration had not run yet (its Job still running, or failed).
+    sqlx::query("DELETE FROM _sqlx_migrations WHERE version = $1")
+        .bind(built_for)
+        .execute(&db.pool)
+        .await
+        .expect("forget the newest migration");
+    let app = serve_unready(&db.url, Options::default()).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_nothing_served(&app).await;
+    app.finish().await;
+    db.drop_db().await;
+}
