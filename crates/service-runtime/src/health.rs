@@ -100,7 +100,10 @@ impl Health {
         let live_headers = with_headers.clone();
         Router::new()
             .route("/healthz", get(move || with_headers(health.response())))
-            .route("/livez", get(move || live_headers(plain(StatusCode::OK, "1"))))
+            .route(
+                "/livez",
+                get(move || live_headers(plain(StatusCode::OK, "1"))),
+            )
     }
 
     /// The /healthz answer for the current state.
