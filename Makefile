@@ -20,8 +20,16 @@ lint: ## cargo fmt --check, clippy -D warnings, no import cycle between modules 
 	python3 -m unittest discover -s scripts -p 'test_module_cycles.py'
 	python3 scripts/module_cycles.py crates bench
 
-test-rust: ## Unit + integration tests (starts a throwaway PostgreSQL unless DATABASE_URL is set)
-	$(CARGO) test --workspace --locked
+# The tools tests start moto's S3-compatible server (pinned in crates/tools/tests/requirements.txt)
+# and find it through MOTO_SERVER; without it they fail, they do not skip.
+TOOLS_TEST_DEPS = .venv/.tools-test-deps
+$(TOOLS_TEST_DEPS): crates/tools/tests/requirements.txt
+	@[ -x .venv/bin/python ] || python3 -m venv .venv
+	.venv/bin/pip install -q --disable-pip-version-check -r crates/tools/tests/requirements.txt
+	@touch $@
+
+test-rust: $(TOOLS_TEST_DEPS) ## Unit + integration tests (starts a throwaway PostgreSQL unless DATABASE_URL is set)
+	MOTO_SERVER=$(abspath .venv/bin/moto_server) $(CARGO) test --workspace --locked
 
 # The browser check serves both sites with the real marketing-server (debug build) in headless
 # Chromium (Debian's `chromium`, installed by .ci/run); a missing browser is a failure, not a skip.

@@ -89,6 +89,37 @@ impl DatabaseUrl {
         copy
     }
 
+    /// The connection as libpq environment variables, for `pg_dump` and `pg_restore`: the
+    /// password travels in the child's environment, never on its command line (which `ps` shows).
+    pub fn libpq_env(&self) -> Vec<(&'static str, String)> {
+        use secrecy::ExposeSecret as _;
+        use sqlx::postgres::PgSslMode;
+        let o = &self.options;
+        let host = match o.get_socket() {
+            Some(dir) => dir.display().to_string(),
+            None => o.get_host().to_string(),
+        };
+        let sslmode = match o.get_ssl_mode() {
+            PgSslMode::Disable => "disable",
+            PgSslMode::Allow => "allow",
+            PgSslMode::Prefer => "prefer",
+            PgSslMode::Require => "require",
+            PgSslMode::VerifyCa => "verify-ca",
+            PgSslMode::VerifyFull => "verify-full",
+        };
+        let mut env = vec![
+            ("PGHOST", host),
+            ("PGPORT", o.get_port().to_string()),
+            ("PGUSER", o.get_username().to_string()),
+            ("PGDATABASE", self.database()),
+            ("PGSSLMODE", sslmode.to_string()),
+        ];
+        if let Some(password) = &self.password {
+            env.push(("PGPASSWORD", password.expose_secret().to_string()));
+        }
+        env
+    }
+
     /// Changes the options and the shown URL alike (the shown one keeps its mask).
     fn map(
         &self,
@@ -201,6 +232,20 @@ mod tests {
             .expect("url")
             .password()
             .is_none());
+    }
+
+    #[test]
+    fn libpq_env_carries_the_decoded_password() {
+        let url = DatabaseUrl::parse("postgres://app:p%40ss@db:6543/ledger?sslmode=require")
+            .expect("url");
+        let env = url.libpq_env();
+        let get = |k: &str| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("PGHOST"), Some("db"));
+        assert_eq!(get("PGPORT"), Some("6543"));
+        assert_eq!(get("PGUSER"), Some("app"));
+        assert_eq!(get("PGDATABASE"), Some("ledger"));
+        assert_eq!(get("PGSSLMODE"), Some("require"));
+        assert_eq!(get("PGPASSWORD"), Some("p@ss"));
     }
 
     #[test]

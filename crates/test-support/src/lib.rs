@@ -319,6 +319,15 @@ fn chown(path: &Path, uid: u32) {
     std::os::unix::fs::chown(path, Some(uid), Some(uid_gid(uid))).expect("chown cluster dir");
 }
 
+/// A PostgreSQL client program (`pg_dump`, `pg_restore`) from the same installation as the server
+/// the tests start, so client and server versions match.
+pub fn pg_client(name: &str) -> PathBuf {
+    pg_bin()
+        .map(|bin| bin.join(name))
+        .filter(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from(name))
+}
+
 /// The directory of the newest PostgreSQL server binaries here (`$PG_BIN` first): also where
 /// `pg_dump` and `pg_restore` are.
 pub fn pg_bin() -> Option<PathBuf> {

@@ -10,6 +10,8 @@
 use clap::{Parser, Subcommand};
 use service_runtime::healthcheck::HealthcheckArgs;
 
+use crate::backup::create::BackupArgs;
+use crate::backup::restore::RestoreArgs;
 use crate::db::migrate::MigrateArgs;
 use crate::db::reset::ResetArgs;
 use crate::exit;
@@ -53,6 +55,28 @@ pub enum Command {
     /// NAMESPACE says, unless --i-understand-this-destroys-production-data is given.
     #[command(after_help = exit::help())]
     DbReset(ResetArgs),
+
+    /// Dump the database (pg_dump, custom format), encrypt it with age, and upload it to BACKUP_TO.
+    ///
+    /// The dump is streamed (memory stays flat whatever the database size) as a multipart upload
+    /// of <database>-<UTC time>.dump.age; its manifest (size, SHA-256, server and tools versions)
+    /// is written next to it only once the upload is complete, then latest.json (a copy of the
+    /// newest manifest, for monitoring). A failed dump or upload aborts the upload and leaves no
+    /// manifest. --keep-days / --keep-last then delete older backups of the same database.
+    /// pg_dump comes from PG_DUMP or PATH and must be at least the server's major version.
+    #[command(after_help = exit::help())]
+    DbBackup(BackupArgs),
+
+    /// Restore a backup made by db-backup into DATABASE_URL (an empty database unless --clean).
+    ///
+    /// --from is a backup object, or a prefix ending in / for its newest complete backup. The
+    /// object's size and SHA-256 are checked against its manifest and the age header is opened
+    /// with the identity file before pg_restore starts; pg_restore runs in a single transaction,
+    /// so a failure leaves the database as it was. Refuses (exit 6) a database marked as
+    /// production unless --i-understand-this-destroys-production-data is given, and (exit 8) one
+    /// that has tables unless --clean. Prints the restored tables and their row counts.
+    #[command(after_help = exit::help())]
+    DbRestore(RestoreArgs),
 
     /// Get or create this namespace's Stripe webhook endpoint and write its signing secret into a file.
     ///

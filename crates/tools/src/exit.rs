@@ -10,7 +10,8 @@ use std::process::ExitCode;
 
 use service_runtime::config::chain;
 
-/// Any other failure: Stripe, files, seeding, a target not reachable by the deadline, unhealthy.
+/// Any other failure: Stripe, files, seeding, a target not reachable by the deadline, unhealthy,
+/// a failed backup (pg_dump, upload) or restore (pg_restore).
 pub const FAILURE: u8 = 1;
 /// Invalid command line or environment (clap; the line names the flag and its env var).
 pub const USAGE: u8 = 2;
@@ -21,12 +22,17 @@ pub const MIGRATION_FAILED: u8 = 4;
 /// The database has applied migrations this binary does not know, or one it knows differently:
 /// an older `tools` image is running against a newer schema.
 pub const UNKNOWN_MIGRATIONS: u8 = 5;
-/// `db-reset` refused to touch production: the production namespace, or a database marked as
-/// production.
+/// `db-reset` / `db-restore` refused to touch production: the production namespace (db-reset), or
+/// a database marked as production.
 pub const REFUSED_PRODUCTION: u8 = 6;
+/// `db-restore` refused the backup: no manifest, size or SHA-256 not as recorded (truncated,
+/// corrupted), or not decryptable with the given identity (wrong key). Nothing was restored.
+pub const BACKUP_INVALID: u8 = 7;
+/// `db-restore` refused a target database that already has tables (without `--clean`).
+pub const TARGET_NOT_EMPTY: u8 = 8;
 
 /// Every exit code with its line in `tools --help`.
-pub const TABLE: [(u8, &str); 7] = [
+pub const TABLE: [(u8, &str); 9] = [
     (0, "success"),
     (
         FAILURE,
@@ -47,7 +53,15 @@ pub const TABLE: [(u8, &str); 7] = [
     ),
     (
         REFUSED_PRODUCTION,
-        "db-reset refused: production namespace, or a database marked as production",
+        "db-reset/db-restore refused: production namespace, or a database marked as production",
+    ),
+    (
+        BACKUP_INVALID,
+        "db-restore refused the backup: missing manifest, truncated/corrupted, or wrong key",
+    ),
+    (
+        TARGET_NOT_EMPTY,
+        "db-restore refused: the target database has tables (pass --clean)",
     ),
 ];
 
@@ -113,6 +127,6 @@ mod tests {
             .skip(1)
             .filter_map(|l| l.split_whitespace().next())
             .collect();
-        assert_eq!(codes, ["0", "1", "2", "3", "4", "5", "6"]);
+        assert_eq!(codes, ["0", "1", "2", "3", "4", "5", "6", "7", "8"]);
     }
 }

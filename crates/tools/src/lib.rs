@@ -12,19 +12,24 @@
 //! - [`namespace`]: the namespace a command acts for, and whether it is production.
 //! - [`db`]: `db-migrate` ([`db::migrate`]), `db-reset` ([`db::reset`]), demo data ([`db::seed`]),
 //!   connecting with retries and the password-masking `DATABASE_URL`.
+//! - [`backup`]: `db-backup` and `db-restore`: pg_dump streamed through age into an object store
+//!   (`file://`, `s3://`), the manifest, retention, the verified restore.
 //! - [`stripe`]: `inject-stripe-secret` and `stripe-webhook delete`: the Stripe client, the
 //!   store file, the injection.
+//! - [`tls`]: the process-wide rustls crypto provider the HTTP clients need.
 //! - [`files`]: atomic file replacement (temp file + fsync + rename).
 //! - [`wait_for`]: `wait-for HOST:PORT...`.
 //!
 //! `healthcheck URL` is the shared probe (and argument shape) from `service_runtime::healthcheck`.
 
+pub mod backup;
 pub mod cli;
 pub mod db;
 pub mod exit;
 pub mod files;
 pub mod namespace;
 pub mod stripe;
+pub mod tls;
 pub mod wait_for;
 
 use std::process::ExitCode;
@@ -56,6 +61,8 @@ async fn dispatch(command: &Command) -> Result<(), Failure> {
     match command {
         Command::DbMigrate(args) => db::migrate::run(args).await,
         Command::DbReset(args) => db::reset::run(args).await,
+        Command::DbBackup(args) => backup::create::run(args).await,
+        Command::DbRestore(args) => backup::restore::run(args).await,
         Command::InjectStripeSecret(args) => stripe::inject::run(args).await,
         Command::StripeWebhook {
             command: WebhookCommand::Delete(args),

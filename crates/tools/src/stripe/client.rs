@@ -93,7 +93,7 @@ impl StripeClient {
         key_name: &'static str,
         timeout: Duration,
     ) -> Result<StripeClient, StripeError> {
-        install_tls_provider();
+        crate::tls::install_provider();
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
@@ -233,13 +233,6 @@ pub fn idempotency_key(namespace: &str, url: &str, events: &[&str]) -> String {
         "tools-webhook-endpoint-{}",
         hex::encode(&hash.finalize()[..20])
     )
-}
-
-/// reqwest is built without its default crypto provider (aws-lc-rs, a C build and a second
-/// crypto library next to the ring that sqlx already uses): rustls then needs a process-wide
-/// provider before the first client is built. Installing twice is harmless (the first wins).
-fn install_tls_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 #[cfg(test)]
