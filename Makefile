@@ -18,6 +18,8 @@ lint: ## cargo fmt --check, clippy -D warnings, no import cycle between modules 
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 	python3 -m unittest discover -s scripts -p 'test_module_cycles.py'
+	python3 -m unittest discover -s bench -p 'test_*.py'
+	python3 -m unittest discover -s bench/api -p 'test_*.py'
 	python3 scripts/module_cycles.py crates bench
 
 # The tools tests start moto's S3-compatible server (pinned in crates/tools/tests/requirements.txt)
@@ -42,7 +44,7 @@ test-sites: ## Static sites: HTML/CSS/JS checks, JS unit tests, both sites in he
 
 # Order: cheap and most likely to fail first. `images` always runs (BuildKit makes an unchanged tree
 # a cache hit), so the end-to-end suite never tests a stale image; it builds the bases it needs.
-test: lint audit audit-selftest sqlx-check test-rust test-sites k8s-validate images test-bases e2e ## Everything CI runs: lint, Rust tests, k8s validation, image build + end-to-end
+test: lint audit audit-selftest sqlx-check test-rust test-sites k8s-validate test-deploy images test-bases e2e ## Everything CI runs: lint, Rust tests, k8s validation, image build + end-to-end
 
 .PHONY: help build lint test-rust test-sites test
 
@@ -66,7 +68,7 @@ E2E_PYTHON ?= .venv/bin/python
 offline-bases: ## Build every offline stand-in (Rust builder, distroless-cc, PostgreSQL 17) from Debian 13 packages
 	DOCKER=$(DOCKER) scripts/offline-bases.sh
 
-images: ## Build backend/marketing/frontend/tools images (CI runs inside; offline, vendored crates)
+images: ## Build backend/marketing/frontend/tools/backup images (CI runs inside; offline, vendored crates)
 	DOCKER=$(DOCKER) TAG=$(TAG) scripts/build-images.sh
 
 images-if-missing:
@@ -95,6 +97,26 @@ down: ## Stop both stacks (data volumes kept; `make down DOWN_FLAGS=-v` drops th
 db-reset: ## Drop, recreate, migrate and seed the prod stack's database (tools db-reset --seed)
 	$(PROD_COMPOSE) run --rm -T --no-deps migrate db-reset --seed
 
+# Backups of the prod stack (compose service `backup`): into BACKUP_DIR/store, encrypted to a
+# local-only age key pair generated on first use in BACKUP_DIR/keys (git ignores .backups/). The
+# container runs as the invoking user so the files stay theirs. `age-keygen`: Debian package age.
+BACKUP_DIR ?= $(abspath .backups)
+BACKUP_KEY = $(BACKUP_DIR)/keys/backup.key
+RESTORE_FLAGS ?= --clean
+BACKUP_RUN = env BACKUP_DIR=$(BACKUP_DIR) $(PROD_COMPOSE) run --rm -T --user "$$(id -u):$$(id -g)" backup
+
+$(BACKUP_KEY):
+	@command -v age-keygen >/dev/null || { echo "error: age-keygen not found (apt-get install age)" >&2; exit 1; }
+	@mkdir -p $(dir $@) $(BACKUP_DIR)/store
+	@umask 077 && age-keygen -o $@ 2>/dev/null
+	@echo "==> generated the local-only backup key $@ (public key $$(age-keygen -y $@)); never commit it"
+
+db-backup: images-if-missing $(BACKUP_KEY) ## Back up the prod stack's database into .backups/store (age-encrypted, tools db-backup)
+	$(BASES_SH) postgres -- env BACKUP_RECIPIENTS="$$(age-keygen -y $(BACKUP_KEY))" $(BACKUP_RUN) db-backup
+
+db-restore: images-if-missing $(BACKUP_KEY) ## Restore the newest backup in .backups/store into the prod stack's database (RESTORE_FLAGS=--clean)
+	$(BASES_SH) postgres -- $(BACKUP_RUN) db-restore $(RESTORE_FLAGS)
+
 E2E_TOOLS = .venv/.e2e-tools
 $(E2E_TOOLS): e2e/requirements.txt
 	@[ -x $(E2E_PYTHON) ] || python3 -m venv .venv
@@ -117,7 +139,7 @@ image-sizes: ## Print the final image sizes (target: at most 30 MB each)
 	    'BEGIN { mb = b / 1000000; printf "  %-16s %6.1f MB%s\n", n, mb, (mb > lim ? "  OVER LIMIT" : "") }'; \
 	done
 
-.PHONY: offline-bases images images-if-missing start start-prod down db-reset e2e test-bases image-sizes
+.PHONY: offline-bases images images-if-missing start start-prod down db-reset db-backup db-restore e2e test-bases image-sizes
 
 # --- Kubernetes manifests: offline validation (k8s/) -------------------------
 # Renders every kustomization, validates it strictly against each supported Kubernetes version
@@ -129,7 +151,7 @@ K8S_VERSIONS ?= 1.35 1.36 1.37
 CRDS_DIR ?= ../shared/crds
 K8S_VENV ?= .venv
 K8S_BUILD ?= .build/k8s
-K8S_TARGETS := overlays/development overlays/production overlays/production-cutover descheduler platform
+K8S_TARGETS := overlays/development overlays/preview overlays/production overlays/production-cutover descheduler platform
 K8S_PY := $(K8S_VENV)/bin
 # Skips for one scope from k8s/checkov-skips.txt, as a comma-separated list.
 k8s_skips = $(shell awk '$$1 == "$(1)" { printf "%s%s", sep, $$2; sep = "," }' k8s/checkov-skips.txt)
@@ -164,14 +186,84 @@ k8s-validate: $(K8S_VENV)/.k8s-tools k8s-render ## Validate k8s/: schemas (Kuber
 
 .PHONY: k8s-tools k8s-render k8s-validate
 
+# --- Releases: make deploy / make preview (scripts/deploy.sh, scripts/preview.sh) -------------
+# deploy renders a staged copy of k8s/ with the release (TAG) and the secrets filled in,
+# validates it offline (the same strict schemas as k8s-validate), applies it and waits in order:
+# database, the release's migration Job (on failure: its log, exit 1, nothing else touched),
+# every Deployment. DRY_RUN=1 renders and validates only; ROLLBACK=1 puts an older release's
+# images back without its migration Job (the schema stays). Secrets come from the environment
+# (`__NAME__` placeholders <- $NAME) and `tools inject-stripe-secret` (STRIPE_* settings, the
+# endpoint store STRIPE_STORE). docs/runbook-releases.md: rollbacks, failed migrations.
+KUBECTL ?= kubectl
+ENV ?=
+DRY_RUN ?=
+ROLLBACK ?=
+STRIPE_STORE ?= $(abspath .secrets/stripe-webhooks.json)
+DEPLOY_TOOLS = $(abspath $(or $(CARGO_TARGET_DIR),target))/debug/tools
+DEPLOY_VALIDATE = $(abspath $(K8S_PY))/python $(abspath k8s/tests/schema.py) --crds $(abspath $(CRDS_DIR)) $(addprefix -k ,$(K8S_VERSIONS))
+DEPLOY_ENV = KUBECTL="$(KUBECTL)" TOOLS="$(DEPLOY_TOOLS)" STRIPE_STORE="$(STRIPE_STORE)" \
+  K8S_VALIDATE="$(DEPLOY_VALIDATE)" DRY_RUN="$(DRY_RUN)" ROLLBACK="$(ROLLBACK)"
+
+deploy: $(K8S_VENV)/.k8s-tools ## Deploy a release: make deploy ENV=<overlay> TAG=<tag> [DRY_RUN=1] [ROLLBACK=1] (KUBECTL overridable)
+	@[ -n "$(ENV)" ] && [ "$(origin TAG)" != file ] || { echo "error: usage: make deploy ENV=<overlay> TAG=<release tag> [DRY_RUN=1]" >&2; exit 2; }
+	$(CARGO) build --locked -q -p tools
+	$(DEPLOY_ENV) scripts/deploy.sh "$(ENV)" "$(TAG)"
+
+# A preview per branch: namespace preview-<branch> (DNS-safe, scripts/preview.sh), rendered from
+# the template overlay k8s/overlays/preview, deployed by scripts/deploy.sh; TAG defaults to the
+# branch's image tag (`scripts/preview.sh tag BRANCH`). preview-down deletes the namespace and its
+# Stripe webhook endpoint (tools stripe-webhook delete, which also forgets it in STRIPE_STORE).
+BRANCH ?=
+preview: $(K8S_VENV)/.k8s-tools ## Deploy a branch preview: make preview BRANCH=<name> [TAG=<image tag>]
+	@[ -n "$(BRANCH)" ] || { echo "error: usage: make preview BRANCH=<branch> [TAG=<image tag>]" >&2; exit 2; }
+	$(CARGO) build --locked -q -p tools
+	$(DEPLOY_ENV) scripts/preview.sh up "$(BRANCH)" $(if $(filter-out file,$(origin TAG)),"$(TAG)")
+
+preview-down: ## Remove a branch preview: its namespace and its Stripe webhook endpoint
+	@[ -n "$(BRANCH)" ] || { echo "error: usage: make preview-down BRANCH=<branch>" >&2; exit 2; }
+	$(CARGO) build --locked -q -p tools
+	KUBECTL="$(KUBECTL)" TOOLS="$(DEPLOY_TOOLS)" STRIPE_STORE="$(STRIPE_STORE)" scripts/preview.sh down "$(BRANCH)"
+
+# The deploy and preview scripts against a recording stand-in for kubectl (it answers canned
+# cluster states and passes `kubectl kustomize` to the real one), the real tools binary, and a
+# local Stripe stand-in: order of the steps, the failure paths, the namespace names.
+test-deploy: $(K8S_VENV)/.k8s-tools ## Tests of make deploy / make preview (fake kubectl, real rendering and tools)
+	$(CARGO) build --locked -q -p tools
+	TOOLS="$(DEPLOY_TOOLS)" K8S_VALIDATE="$(DEPLOY_VALIDATE)" \
+	  $(K8S_PY)/pytest -q -p no:cacheprovider scripts/tests
+
+.PHONY: deploy preview preview-down test-deploy
+
 # --- Benchmarks (bench/) ---------------------------------------------------------------
-# Loopback only, bounded, cleans up after itself. Tune with BENCH_ROUNDS (5), BENCH_DURATION (10s),
-# BENCH_CONNECTIONS (64), BENCH_THREADS (2). Needs wrk and nginx (apt-get install wrk nginx-light),
-# optionally node-express for the Node peer. Results: bench/results/latest.md and BENCHMARKS.md.
-bench: ## Benchmarks against nginx (and Node/express): req/s, p99, RSS, startup, sizes, db-migrate
+# Loopback only, bounded, cleans up after itself; about 13 minutes at the defaults on 2 CPUs, plus
+# the release and image builds when they are not built yet. Knobs: bench/run.sh's header
+# (BENCH_ROUNDS=3, BENCH_DURATION=5s, BENCH_QUICK=1 for a smoke run, ...). Results:
+# bench/results/latest.md; `make bench-doc` copies its tables into BENCHMARKS.md.
+# bench-deps: Debian's node-pg hard-depends on node-libpq, a native addon built for Debian's own
+# nodejs, which conflicts with a newer nodejs; pg's pure-JS client needs no libpq, so the package is
+# unpacked under .build/node-pg instead of installed (bench/node-peer/README.md).
+BENCH_APT := wrk nginx-light node-express node-async node-readable-stream node-split2 node-xtend
+NODE_PG := .build/node-pg/usr/share/nodejs/pg/package.json
+bench-deps: ## Install what `make bench` needs (wrk, nginx, express; node-pg unpacked under .build/)
+	@missing=""; for p in $(BENCH_APT); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	  if [ -n "$$missing" ]; then echo "==> apt-get install$$missing"; \
+	    apt-get update -q && apt-get install -y -q --no-install-recommends $$missing; fi
+	@[ -f $(NODE_PG) ] || { rm -rf .build/node-pg .build/node-pg.deb && mkdir -p .build/node-pg.deb && \
+	  (cd .build/node-pg.deb && apt-get download -q node-pg 2>/dev/null) && \
+	  dpkg-deb -x .build/node-pg.deb/node-pg_*.deb .build/node-pg && rm -rf .build/node-pg.deb && \
+	  echo "==> node-pg unpacked into .build/node-pg"; }
+
+bench: bench-deps ## Benchmarks: static vs nginx (logs on and off), API vs Node + pg and pgbench, RSS, startup, sizes
 	CARGO=$(CARGO) bench/run.sh
 
-.PHONY: bench
+bench-doc: ## Copy the tables of bench/results/latest.md into BENCHMARKS.md (after an idle `make bench`)
+	python3 bench/to_benchmarks.py bench/results/latest.md BENCHMARKS.md
+
+# Docker: run it alone on the machine (it times real image builds).
+bench-rebuild: ## Time `make images` after a one-line edit, per Cargo profile (bench/results/rebuild.md)
+	DOCKER=$(DOCKER) bench/rebuild.sh
+
+.PHONY: bench-deps bench bench-doc bench-rebuild
 
 # --- Backend: sqlx offline query data (.sqlx/) -----------------------------------------
 # Builds read the committed .sqlx/ (SQLX_OFFLINE=true in .cargo/config.toml), so neither CI nor the

@@ -1,41 +1,66 @@
 #!/usr/bin/env bash
-# `make bench`: our servers against nginx (and the Node stack, where Debian's node-express is
-# installed) on this machine, in the same run, alternating, several rounds; medians and ratios.
-# Also memory, exec-to-first-200 startup, binary sizes, db-migrate times and (if built) images.
+# `make bench`: our servers against nginx, the Node stack they replace, and PostgreSQL's own
+# ceiling, on this machine, in one run: every server runs every scenario once per round, in an
+# order rotated each round; medians and ratios. Three parts:
+#   - static, production configuration (RUST_LOG=info, JSON access log to a file) against nginx
+#     with an equivalent JSON access_log, and the same with logs off;
+#   - the API (login, GET /accounts, GET /transactions, POST /transactions) against an
+#     express + pg peer on the same database, plus pgbench running the same queries;
+#   - memory, exec-to-first-200 startup, binary sizes, db-migrate times and (if built) images.
 #
-# Loopback only, bounded (every wrk run has a fixed duration), and every process it starts is
-# stopped on exit. Prints a markdown report and writes it to bench/results/latest.md.
+# Loopback only, bounded (every load run has a fixed duration), and every process it starts is
+# stopped on exit. Writes a markdown report to bench/results/latest.md (bench/to_benchmarks.py
+# copies its marked sections into BENCHMARKS.md: `make bench-doc`).
 #
 # Knobs (environment):
-#   BENCH_ROUNDS=5 BENCH_DURATION=10s BENCH_CONNECTIONS=64 BENCH_THREADS=2
+#   BENCH_ROUNDS=3 BENCH_DURATION=5s BENCH_CONNECTIONS=64 BENCH_THREADS=2
+#   BENCH_API_CONNECTIONS=64 (wrk against the API) BENCH_DB_CONNECTIONS=10 (the backend's pool
+#     size, split across the Node workers too, and pgbench's clients)
+#   BENCH_PARTS="static api" (either or both)
+#   BENCH_PROFILES="release image" (Cargo profiles of our binaries; the first is the headline,
+#     the others are extra rows "(profile P)" in the logs-off and API tables)
+#   BENCH_QUICK=1 (smoke run: 1 round of 1 s, 3 startup runs; any knob set explicitly wins)
 #   BENCH_STARTUP_RUNS=20 BENCH_MIGRATE_RUNS=5
 #   BENCH_SITE=marketing (a site of sites/layout.py, exported as marketing-server serves it)
-#   BENCH_SKIP_BUILD=1 (use the release binaries already in target/release)
+#   BENCH_SKIP_BUILD=1 (use the binaries already built)
 #   BENCH_OUT=bench/results/latest.md  PG_BIN=/usr/lib/postgresql/15/bin
-# Needs: wrk, nginx (apt-get install wrk nginx-light), PostgreSQL server binaries and psql, python3, curl,
-# gzip. Optional: node + node-express (Debian) for the Node peer, docker for image sizes.
+#   BENCH_NODE_PATH (default /usr/share/nodejs plus node-pg unpacked by `make bench-deps`)
+# Needs (`make bench-deps` installs them): wrk, nginx-light, node-express, node-pg (unpacked,
+# see bench/node-peer/README.md), PostgreSQL server binaries, psql and pgbench, python3, curl, gzip.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-ROUNDS=${BENCH_ROUNDS:-5}
-DURATION=${BENCH_DURATION:-10s}
+if [ -n "${BENCH_QUICK:-}" ]; then
+  : "${BENCH_ROUNDS:=1}" "${BENCH_DURATION:=1s}" "${BENCH_STARTUP_RUNS:=3}" "${BENCH_MIGRATE_RUNS:=1}"
+fi
+ROUNDS=${BENCH_ROUNDS:-3}
+DURATION=${BENCH_DURATION:-5s}
 CONNS=${BENCH_CONNECTIONS:-64}
 THREADS=${BENCH_THREADS:-2}
+API_CONNS=${BENCH_API_CONNECTIONS:-64}
+DB_CONNS=${BENCH_DB_CONNECTIONS:-10}
+PARTS=${BENCH_PARTS:-static api}
+read -r -a PROFILES <<<"${BENCH_PROFILES:-release image}"
 STARTUP_RUNS=${BENCH_STARTUP_RUNS:-20}
 MIGRATE_RUNS=${BENCH_MIGRATE_RUNS:-5}
 SITE_NAME=${BENCH_SITE:-marketing}
 OUT=${BENCH_OUT:-$ROOT/bench/results/latest.md}
 CARGO=${CARGO:-cargo}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-REL=$TARGET_DIR/release
+NODE_PATH_BENCH=${BENCH_NODE_PATH:-/usr/share/nodejs:$ROOT/.build/node-pg/usr/share/nodejs}
 JWT_SECRET_BENCH="bench-only-secret-0123456789abcdef0123456789"
+# What produced the report, written into it.
+COMMAND="BENCH_ROUNDS=$ROUNDS BENCH_DURATION=$DURATION BENCH_CONNECTIONS=$CONNS BENCH_THREADS=$THREADS BENCH_API_CONNECTIONS=$API_CONNS BENCH_DB_CONNECTIONS=$DB_CONNS BENCH_PARTS=\"$PARTS\" BENCH_PROFILES=\"${PROFILES[*]}\" bench/run.sh"
+has_part() { [[ " $PARTS " == *" $1 "* ]]; }
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-for tool in wrk nginx curl python3 gzip psql; do
-  command -v "$tool" >/dev/null || die "$tool not found (apt-get install wrk nginx-light curl python3 gzip postgresql-client)"
+for tool in wrk nginx curl python3 gzip psql pgbench node; do
+  command -v "$tool" >/dev/null || die "$tool not found: run \`make bench-deps\`"
 done
+NODE_PATH="$NODE_PATH_BENCH" node -e 'require("express"); require("pg")' 2>/dev/null \
+  || die "node cannot load express and pg (NODE_PATH=$NODE_PATH_BENCH): run \`make bench-deps\`"
 
 # One throwaway PostgreSQL (fsync on, as a real server) for the whole run: the script re-runs
 # itself under test-support's `with-postgres`, which the tests and `make sqlx-prepare` use too. It
@@ -43,10 +68,14 @@ done
 if [ -z "${BENCH_UNDER_WITH_POSTGRES:-}" ]; then
   export BENCH_UNDER_WITH_POSTGRES=1
   cd "$ROOT"
+  if [ -n "${BENCH_SKIP_BUILD:-}" ] && [ -x "$TARGET_DIR/debug/with-postgres" ]; then
+    exec "$TARGET_DIR/debug/with-postgres" --durable -- "$ROOT/bench/run.sh" "$@"
+  fi
   exec $CARGO run --quiet --locked -p test-support --bin with-postgres -- \
     --durable -- "$ROOT/bench/run.sh" "$@"
 fi
 PG_URL=${DATABASE_URL%/*}
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
 TMP=$(mktemp -d /tmp/bench.XXXXXX)
 chmod 755 "$TMP" # nginx workers (nobody) must reach their directories
@@ -74,10 +103,11 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# start NAME CMD... : background process with its log in $TMP/NAME.log
+# start NAME CMD... : background process with its output (the access log too) appended to
+# $TMP/NAME.log; appended, so that truncating it between load runs (disk space) works.
 start() {
   local name=$1; shift
-  "$@" >"$TMP/$name.log" 2>&1 &
+  "$@" >>"$TMP/$name.log" 2>&1 &
   PIDS[$name]=$!
 }
 
@@ -103,9 +133,12 @@ mem_kb() { # PID FIELD(VmRSS|VmHWM)
   echo "$total"
 }
 # CPU time (user+system; /proc/PID/stat counts every thread) of a process family, in clock ticks.
+# The root's figure includes its exited children (cutime+cstime): PostgreSQL's backends for
+# pgbench's connections have exited by the time a run is read.
 cpu_ticks() { # PID
-  local total=0 p v
-  for p in $(family "$1"); do
+  local total p v
+  total=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$1/stat" 2>/dev/null || echo 0)
+  for p in $(pgrep -P "$1" || true); do
     v=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || true)
     total=$((total + ${v:-0}))
   done
@@ -114,16 +147,45 @@ cpu_ticks() { # PID
 mib() { awk -v k="$1" 'BEGIN{printf "%.1f", k/1024}'; }
 median() { sort -g | awk '{a[NR]=$1} END{if(NR==0){print "n/a"} else if(NR%2){print a[(NR+1)/2]} else {printf "%.2f\n",(a[NR/2]+a[NR/2+1])/2}}'; }
 now_ns() { date +%s%N; }
-label() { case $1 in marketing) echo marketing-server ;; node) echo "node (express)" ;; nginx_nosf) echo "nginx, sendfile off" ;; nginx_bare) echo "nginx, no added headers" ;; *) echo "$1" ;; esac; }
+label() {
+  case $1 in
+    *+*) echo "$(label "${1%+*}") (profile ${1#*+})" ;;
+    marketing) echo marketing-server ;;
+    marketing_log) echo "marketing-server, access log" ;;
+    backend_log) echo "backend, access log" ;;
+    nginx_log) echo "nginx, JSON access_log" ;;
+    nginx_nosf) echo "nginx, sendfile off" ;;
+    nginx_bare) echo "nginx, no added headers" ;;
+    node) echo "node (express)" ;;
+    node_api) echo "node (express + pg)" ;;
+    pgbench) echo "pgbench (same SQL)" ;;
+    *) echo "$1" ;;
+  esac
+}
+# Binary NAME of profile P (release is target/release; others target/P).
+bin() { echo "$TARGET_DIR/$2/$1"; }
+seconds() { awk -v d="$1" 'BEGIN{sub(/s$/,"",d); printf "%d", d}'; }
+# wrk's latency ("812.00us", "1.20ms", "2.01s") in ms.
+to_ms() { awk -v v="$1" 'BEGIN{ if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; printf "%.2f\n", v }'; }
+
 
 # ---------------------------------------------------------------------------------------------
-log "building release binaries"
+REL=$TARGET_DIR/${PROFILES[0]}
+declare -A BUILD_S=()
 if [ -z "${BENCH_SKIP_BUILD:-}" ]; then
-  T0=$(now_ns)
-  (cd "$ROOT" && $CARGO build --release --locked -p marketing-server -p backend -p tools -p bench)
-  BUILD_S=$(awk -v d=$(( $(now_ns) - T0 )) 'BEGIN{printf "%.0f", d/1e9}')
+  for p in "${PROFILES[@]}"; do
+    log "building the binaries (profile $p)"
+    T0=$(now_ns)
+    # The start-up timer (the bench crate) runs from the headline profile only.
+    bench_pkg=(); [ "$p" != "${PROFILES[0]}" ] || bench_pkg=(-p bench)
+    (cd "$ROOT" && $CARGO build --profile "$p" --locked -p marketing-server -p backend -p tools "${bench_pkg[@]}")
+    BUILD_S[$p]=$(awk -v d=$(( $(now_ns) - T0 )) 'BEGIN{printf "%.0f", d/1e9}')
+  done
 fi
-for b in marketing-server backend tools startup-time; do [ -x "$REL/$b" ] || die "missing $REL/$b"; done
+for p in "${PROFILES[@]}"; do
+  for b in marketing-server backend tools; do [ -x "$(bin "$b" "$p")" ] || die "missing $(bin "$b" "$p")"; done
+done
+[ -x "$REL/startup-time" ] || die "missing $REL/startup-time"
 
 # The site, once, as marketing-server serves it (its directories merged, the pages' includes
 # resolved: nginx serves files as they are), with .gz siblings so nginx's gzip_static has
@@ -170,27 +232,51 @@ MIGRATE_EMPTY=$(median <"$TMP/migrate-empty")
 MIGRATE_NOOP=$(median <"$TMP/migrate-noop")
 
 # ---------------------------------------------------------------------------------------------
-log "exec-to-first-200 ($STARTUP_RUNS runs each)"
-SVC_ENV=(RUST_LOG=warn LOG_FORMAT=json SHUTDOWN_DRAIN_SECONDS=0 SHUTDOWN_TIMEOUT_SECONDS=2)
-BACKEND_ENV=(DATABASE_URL="$PG_URL/bench" JWT_SECRET="$JWT_SECRET_BENCH" SUBSCRIPTIONS_ENABLED=false)
-STARTUP_MARKETING=$(env "${SVC_ENV[@]}" SITE_DIR="$SITE" "$REL/startup-time" "$STARTUP_RUNS" "$REL/marketing-server")
-STARTUP_BACKEND=$(env "${SVC_ENV[@]}" "${BACKEND_ENV[@]}" "$REL/startup-time" "$STARTUP_RUNS" "$REL/backend")
+# The API's data: the demo user (db-migrate --seed) plus bench/api/seed.sql. The Node peer's
+# login user gets the same password as an scrypt hash (Debian has no argon2 module for Node).
+log "seeding the API data"
+DATABASE_URL="$PG_URL/bench" RUST_LOG=warn "$REL/tools" db-migrate --seed >>"$TMP/migrate.log" 2>&1 \
+  || { cat "$TMP/migrate.log" >&2; die "db-migrate --seed failed"; }
+DEMO_PASSWORD=demo-password
+NODE_HASH=$(python3 -c 'import base64, hashlib, sys
+salt = b"bench-fixed-salt"
+h = hashlib.scrypt(sys.argv[1].encode(), salt=salt, n=16384, r=8, p=1, maxmem=64 << 20, dklen=32)
+print("$scrypt$N=16384,r=8,p=1$" + base64.b64encode(salt).decode() + "$" + base64.b64encode(h).decode())' "$DEMO_PASSWORD")
+PGOPTIONS="-c client_min_messages=warning" psql -q -X "$PG_URL/bench" -v node_hash="$NODE_HASH" \
+  -f "$ROOT/bench/api/seed.sql" >/dev/null
+READER_ID=$(psql -X -At "$PG_URL/bench" -c "SELECT id FROM users WHERE email = 'demo@example.com'")
+WRITER_ID=00000000-0000-4000-8005-000000000001
+WRITER_DEBIT=00000000-0000-4000-8005-000000000011
+WRITER_CREDIT=00000000-0000-4000-8005-000000000012
+# The demo user's "Checking" account (tools' seed), the filter of the transactions page.
+FILTER_ACCOUNT=00000000-0000-4000-8000-000100000001
+TX_COUNT=$(psql -X -At "$PG_URL/bench" -c "SELECT count(*) FROM transactions WHERE user_id = '$READER_ID'")
+ACC_COUNT=$(psql -X -At "$PG_URL/bench" -c "SELECT count(*) FROM accounts WHERE user_id = '$READER_ID'")
+PG_DATA=$(psql -X -At "$PG_URL/postgres" -c 'SHOW data_directory')
+PG_PID=$(head -n1 "$PG_DATA/postmaster.pid")
 
-HAVE_NODE=""
-if command -v node >/dev/null && NODE_PATH=/usr/share/nodejs node -e 'require("express")' 2>/dev/null; then
-  HAVE_NODE=1
-  STARTUP_NODE=$(NODE_PATH=/usr/share/nodejs SITE_DIR="$SITE" "$REL/startup-time" 5 node "$ROOT/bench/node-peer/server.js")
-else
-  log "Node peer skipped: node or Debian's node-express not installed"
-fi
+# ---------------------------------------------------------------------------------------------
+log "exec-to-first-200 ($STARTUP_RUNS runs each)"
+SVC_ENV=(LOG_FORMAT=json SHUTDOWN_DRAIN_SECONDS=0 SHUTDOWN_TIMEOUT_SECONDS=2)
+# The login limit is per client address and every wrk connection comes from 127.0.0.1.
+BACKEND_ENV=(DATABASE_URL="$PG_URL/bench" JWT_SECRET="$JWT_SECRET_BENCH" SUBSCRIPTIONS_ENABLED=false
+  DATABASE_MAX_CONNECTIONS="$DB_CONNS" LOGIN_ATTEMPTS_PER_MINUTE=4000000000)
+# Metrics off for these (METRICS_PORT=0): the runs follow each other on one fixed port otherwise.
+STARTUP_MARKETING=$(env "${SVC_ENV[@]}" METRICS_PORT=0 RUST_LOG=warn SITE_DIR="$SITE" "$REL/startup-time" "$STARTUP_RUNS" "$REL/marketing-server")
+STARTUP_BACKEND=$(env "${SVC_ENV[@]}" METRICS_PORT=0 RUST_LOG=warn "${BACKEND_ENV[@]}" "$REL/startup-time" "$STARTUP_RUNS" "$REL/backend")
+STARTUP_NODE=$(NODE_PATH="$NODE_PATH_BENCH" SITE_DIR="$SITE" "$REL/startup-time" 5 node "$ROOT/bench/node-peer/server.js")
 
 # ---------------------------------------------------------------------------------------------
 log "starting servers"
 declare -A PORT=()
-PORT[marketing]=$(free_port)
-start marketing env "${SVC_ENV[@]}" SITE_DIR="$SITE" HOST=127.0.0.1 PORT="${PORT[marketing]}" "$REL/marketing-server"
-PORT[backend]=$(free_port)
-start backend env "${SVC_ENV[@]}" "${BACKEND_ENV[@]}" HOST=127.0.0.1 PORT="${PORT[backend]}" "$REL/backend"
+# ours NAME BINARY PROFILE RUST_LOG [ENV...]
+ours() {
+  local name=$1 binary=$2 profile=$3 level=$4; shift 4
+  PORT[$name]=$(free_port)
+  # /metrics on a port of its own, as in production (one metrics port per server here).
+  start "$name" env "${SVC_ENV[@]}" RUST_LOG="$level" METRICS_PORT="$(free_port)" "$@" \
+    HOST=127.0.0.1 PORT="${PORT[$name]}" "$(bin "$binary" "$profile")"
+}
 # start_nginx NAME [SED-EXPR]: bench/nginx.conf rendered for NAME, optionally edited by SED-EXPR.
 start_nginx() {
   PORT[$1]=$(free_port)
@@ -199,23 +285,51 @@ start_nginx() {
     "$ROOT/bench/nginx.conf" >"$TMP/$1/nginx.conf"
   start "$1" nginx -p "$TMP/$1" -c "$TMP/$1/nginx.conf"
 }
-start_nginx nginx
-# The same nginx with sendfile off: shows how much of nginx's lead on large files is zero-copy.
-start_nginx nginx_nosf 's#sendfile on;#sendfile off;#'
-# The same nginx without the security/cache headers marketing-server sends: ~450 bytes less
-# per answer, shown for reference (the ratios compare servers sending the same headers).
-start_nginx nginx_bare '/# added-headers-begin/,/# added-headers-end/d'
-if [ -n "$HAVE_NODE" ]; then
+P0=${PROFILES[0]}
+SERVERS=()
+if has_part static; then
+  # The production configuration: the access log at info, JSON to stdout (a file here, as the
+  # container runtime's log file is), against nginx logging the same fields to a file.
+  ours marketing marketing-server "$P0" warn SITE_DIR="$SITE"
+  ours marketing_log marketing-server "$P0" info SITE_DIR="$SITE"
+  ours backend backend "$P0" warn "${BACKEND_ENV[@]}"
+  start_nginx nginx
+  start_nginx nginx_log "s#access_log off; \# access-log#access_log $TMP/nginx_log/access.log bench_json buffer=64k flush=1s;#; s/#request-id //"
+  # The same nginx with sendfile off: how much of nginx's large-file result is zero-copy.
+  start_nginx nginx_nosf 's#sendfile on;#sendfile off;#'
+  # Without the security/cache headers marketing-server sends (~450 bytes less per answer),
+  # for reference: the ratios compare servers sending the same headers.
+  start_nginx nginx_bare '/# added-headers-begin/,/# added-headers-end/d'
   PORT[node]=$(free_port)
-  start node env NODE_PATH=/usr/share/nodejs SITE_DIR="$SITE" HOST=127.0.0.1 PORT="${PORT[node]}" node "$ROOT/bench/node-peer/server.js"
+  start node env NODE_PATH="$NODE_PATH_BENCH" SITE_DIR="$SITE" HOST=127.0.0.1 PORT="${PORT[node]}" node "$ROOT/bench/node-peer/server.js"
+  SERVERS+=(marketing marketing_log backend nginx nginx_log nginx_nosf nginx_bare node)
+  for p in "${PROFILES[@]:1}"; do
+    ours "marketing+$p" marketing-server "$p" warn SITE_DIR="$SITE"
+    ours "backend+$p" backend "$p" warn "${BACKEND_ENV[@]}"
+    SERVERS+=("marketing+$p" "backend+$p")
+  done
 fi
-SERVERS=(marketing backend nginx nginx_nosf nginx_bare ${HAVE_NODE:+node})
+ours backend_log backend "$P0" info "${BACKEND_ENV[@]}"
+SERVERS+=(backend_log)
+if has_part api; then
+  PORT[node_api]=$(free_port)
+  start node_api env NODE_PATH="$NODE_PATH_BENCH" DATABASE_URL="$PG_URL/bench" JWT_SECRET="$JWT_SECRET_BENCH" \
+    DATABASE_MAX_CONNECTIONS="$DB_CONNS" HOST=127.0.0.1 PORT="${PORT[node_api]}" node "$ROOT/bench/node-peer/api.js"
+  SERVERS+=(node_api)
+  for p in "${PROFILES[@]:1}"; do
+    ours "backend_log+$p" backend "$p" info "${BACKEND_ENV[@]}"
+    SERVERS+=("backend_log+$p")
+  done
+fi
 for s in "${SERVERS[@]}"; do wait_200 "http://127.0.0.1:${PORT[$s]}/healthz" "$s"; done
-# One request for each file first, so "idle" includes whatever a server loads lazily.
-for s in marketing nginx nginx_nosf nginx_bare ${HAVE_NODE:+node}; do
-  curl -s -o /dev/null "http://127.0.0.1:${PORT[$s]}/"
-  curl -s -o /dev/null -H 'Accept-Encoding: gzip' "http://127.0.0.1:${PORT[$s]}$JS_PATH"
-done
+if has_part static; then
+  # One request for each file first, so "idle" includes whatever a server loads lazily.
+  for s in "${SERVERS[@]}"; do
+    case $s in backend*|node_api) continue ;; esac
+    curl -s -o /dev/null "http://127.0.0.1:${PORT[$s]}/"
+    curl -s -o /dev/null -H 'Accept-Encoding: gzip' "http://127.0.0.1:${PORT[$s]}$JS_PATH"
+  done
+fi
 # Idle = once RSS has settled (unchanged for 1 s; at most 15 s): marketing-server compresses
 # the site in the background after it starts answering, and that transient is not "idle".
 declare -A IDLE=() LOADMAX=()
@@ -232,21 +346,130 @@ for s in "${SERVERS[@]}"; do
 done
 
 # ---------------------------------------------------------------------------------------------
-# Scenarios: name | path | Accept-Encoding header (or -) | servers (first entry compared, nginx peer)
-SCENARIOS=(
-  "healthz|/healthz|-|marketing backend nginx ${HAVE_NODE:+node}"
-  "index.html|/|-|marketing nginx nginx_bare ${HAVE_NODE:+node}"
-  "js identity|$JS_PATH|-|marketing nginx nginx_nosf ${HAVE_NODE:+node}"
-  "js gzip|$JS_PATH|gzip|marketing nginx nginx_bare ${HAVE_NODE:+node}"
-)
 RES=$TMP/results
-mkdir -p "$RES"
-key() { echo "$1" | tr ' /' '__'; }
+mkdir -p "$RES" "$TMP/pgb"
+key() { echo "$1" | tr ' /.' '___'; }
+HZ=$(getconf CLK_TCK)
+# Where a server's access log goes (ours: stdout; nginx_log: its access_log file).
+logfile() { case $1 in nginx_log) echo "$TMP/nginx_log/access.log" ;; nginx*|node*) ;; *) echo "$TMP/$1.log" ;; esac; }
+# per_request TICKS REQUESTS -> CPU microseconds per request
+per_request() { awk -v t="$1" -v hz="$HZ" -v n="$2" 'BEGIN{ if (n > 0) printf "%.2f\n", t * 1e6 / hz / n; else print "n/a" }'; }
+
+# run_wrk SERVER KEY CONNECTIONS URL [WRK ARGS...]: one load run; appends its figures to $RES.
+run_wrk() {
+  local s=$1 k=$2 c=$3 url=$4; shift 4
+  local out=$TMP/wrk.out lf n sample
+  lf=$(logfile "$s")
+  [ -z "$lf" ] || [ ! -f "$lf" ] || : >"$lf"
+  local t0 d0 t1 d1
+  t0=$(cpu_ticks "${PIDS[$s]}"); d0=$(cpu_ticks "$PG_PID")
+  wrk -t"$THREADS" -c"$c" -d"$DURATION" --latency "$@" "$url" >"$out" 2>&1 &
+  local wpid=$!
+  sleep "$(awk -v d="$(seconds "$DURATION")" 'BEGIN{printf "%.1f", d/2}')"
+  sample=$(mem_kb "${PIDS[$s]}" VmRSS)
+  [ "$sample" -gt "${LOADMAX[$s]}" ] && LOADMAX[$s]=$sample
+  wait "$wpid" || { cat "$out" >&2; die "wrk failed against $s"; }
+  t1=$(cpu_ticks "${PIDS[$s]}"); d1=$(cpu_ticks "$PG_PID")
+  n=$(awk '/requests in/{print $1}' "$out")
+  # Server CPU per request (us): what the server spent, independent of how the CPUs were shared
+  # with wrk; far less noisy than req/s on a 2-CPU machine. The database's is separate.
+  per_request $((t1 - t0)) "$n" >>"$RES/$k.$s.cpu"
+  per_request $((d1 - d0)) "$n" >>"$RES/$k.$s.dbcpu"
+  awk '/^Requests\/sec:/{print $2}' "$out" >>"$RES/$k.$s.rps"
+  to_ms "$(awk '$1=="50%"{print $2}' "$out")" >>"$RES/$k.$s.p50"
+  to_ms "$(awk '$1=="99%"{print $2}' "$out")" >>"$RES/$k.$s.p99"
+  # Failures: non-2xx/3xx answers plus socket errors.
+  awk '/Non-2xx or 3xx responses:/{n+=$NF} /Socket errors:/{gsub(/,/,""); n+=$4+$6+$8+$10} END{print n+0}' "$out" >>"$RES/$k.$s.err"
+  # Access-log lines written per request: proof that the logging variants log (and drop nothing).
+  if [ -n "$lf" ]; then
+    # The last batch of a buffered writer: ours flushes every 20 ms, nginx's buffer every second.
+    if [ "$s" = nginx_log ]; then sleep 1.1; else sleep 0.1; fi
+    awk -v n="$n" '/"message":"request"/{c++} END{ if (n > 0) printf "%.3f\n", c / n; else print "n/a" }' "$lf" >>"$RES/$k.$s.lines"
+    : >"$lf"
+  fi
+}
+
+# run_pgbench KEY PGBENCH-ARGS...: the same SQL straight from pgbench (prepared
+# statements, as sqlx uses), BENCH_DB_CONNECTIONS clients: the database's own ceiling.
+run_pgbench() {
+  local k=$1; shift
+  local out=$TMP/pgbench.out d0 d1 n
+  rm -f "$TMP"/pgb/*
+  d0=$(cpu_ticks "$PG_PID")
+  (cd "$TMP/pgb" && pgbench -n -M prepared -c "$DB_CONNS" -j "$THREADS" -T "$(seconds "$DURATION")" \
+    -l --log-prefix=tx "$@" "$PG_URL/bench") >"$out" 2>&1 || { cat "$out" >&2; die "pgbench $k failed"; }
+  sleep 0.5 # the postmaster reaps pgbench's backends (their CPU counts once reaped)
+  d1=$(cpu_ticks "$PG_PID")
+  n=$(cat "$TMP"/pgb/tx* | wc -l)
+  per_request $((d1 - d0)) "$n" >>"$RES/$k.pgbench.dbcpu"
+  echo n/a >>"$RES/$k.pgbench.cpu"
+  awk '/^tps = /{print $3; exit}' "$out" >>"$RES/$k.pgbench.rps"
+  # Per-transaction log: client, number, latency (us), ...
+  cat "$TMP"/pgb/tx* | awk '{print $3 / 1000}' | sort -g >"$TMP/pgb.lat"
+  awk -v q=0.50 '{a[NR]=$1} END{i=int(NR*q); if (i<1) i=1; printf "%.2f\n", a[i]}' "$TMP/pgb.lat" >>"$RES/$k.pgbench.p50"
+  awk -v q=0.99 '{a[NR]=$1} END{i=int(NR*q); if (i<1) i=1; printf "%.2f\n", a[i]}' "$TMP/pgb.lat" >>"$RES/$k.pgbench.p99"
+  awk '/number of failed transactions:/{print $5; f=1} END{if (!f) print 0}' "$out" >>"$RES/$k.pgbench.err"
+}
+
+# Static scenarios: group | name | path | Accept-Encoding (or -) | servers (the first is the
+# headline; the group's peer is nginx_log for "prod", nginx for "off").
+EXTRA_M=""; EXTRA_B=""
+for p in "${PROFILES[@]:1}"; do EXTRA_M+=" marketing+$p"; EXTRA_B+=" backend+$p"; done
+STATIC=()
+if has_part static; then
+  STATIC=(
+    "prod|/healthz|/healthz|-|backend_log nginx_log"
+    "prod|index.html|/|-|marketing_log nginx_log"
+    "prod|JS identity|$JS_PATH|-|marketing_log nginx_log"
+    "prod|JS gzip|$JS_PATH|gzip|marketing_log nginx_log"
+    "off|/healthz|/healthz|-|backend nginx marketing node$EXTRA_B"
+    "off|index.html|/|-|marketing nginx nginx_bare node$EXTRA_M"
+    "off|JS identity|$JS_PATH|-|marketing nginx nginx_nosf node$EXTRA_M"
+    "off|JS gzip|$JS_PATH|gzip|marketing nginx nginx_nosf node$EXTRA_M"
+  )
+fi
+peer_of() { [ "$1" = prod ] && echo nginx_log || echo nginx; }
+
+# API endpoints: key | label | method | path | body | token variable | servers
+EXTRA_API=""
+for p in "${PROFILES[@]:1}"; do EXTRA_API+=" backend_log+$p"; done
+API=()
+if has_part api; then
+  READER_LOGIN="{\"email\":\"demo@example.com\",\"password\":\"$DEMO_PASSWORD\"}"
+  NODE_LOGIN="{\"email\":\"node-login@example.com\",\"password\":\"$DEMO_PASSWORD\"}"
+  WRITER_LOGIN="{\"email\":\"bench-writer@example.com\",\"password\":\"$DEMO_PASSWORD\"}"
+  token() { # BODY -> the session token from the backend's login
+    curl -s -X POST -H 'Content-Type: application/json' -d "$1" "http://127.0.0.1:${PORT[backend_log]}/auth/login" \
+      | python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])' || die "login failed: $1"
+  }
+  READER_TOKEN=$(token "$READER_LOGIN")
+  WRITER_TOKEN=$(token "$WRITER_LOGIN")
+  TX_PATH="/transactions?account_id=$FILTER_ACCOUNT&from=2026-03-01&to=2026-09-30&limit=50"
+  POST_BODY="{\"date\":\"2026-06-01\",\"amount_cents\":1234,\"description\":\"Bench write\",\"debit_account_id\":\"$WRITER_DEBIT\",\"credit_account_id\":\"$WRITER_CREDIT\"}"
+  API=(
+    "accounts|GET /accounts|GET|/accounts|-|READER_TOKEN|backend_log node_api$EXTRA_API"
+    "transactions|GET /transactions (filtered page)|GET|$TX_PATH|-|READER_TOKEN|backend_log node_api$EXTRA_API"
+    "post_transaction|POST /transactions|POST|/transactions|$POST_BODY|WRITER_TOKEN|backend_log node_api$EXTRA_API"
+    "login|POST /auth/login|POST|/auth/login|LOGIN|-|backend_log node_api$EXTRA_API"
+  )
+  declare -A PGBENCH_ARGS=(
+    [accounts]="-f $ROOT/bench/api/pgbench/accounts.sql -D reader=$READER_ID"
+    [transactions]="-f $ROOT/bench/api/pgbench/transactions.sql -D reader=$READER_ID -D account=$FILTER_ACCOUNT -D from=2026-03-01 -D to=2026-09-30"
+    [post_transaction]="-f $ROOT/bench/api/pgbench/post_transaction.sql -D writer=$WRITER_ID -D debit=$WRITER_DEBIT -D credit=$WRITER_CREDIT"
+    [login]="-f $ROOT/bench/api/pgbench/login.sql -D email=demo@example.com"
+  )
+fi
+api_body() { # BODY SERVER
+  if [ "$1" = LOGIN ]; then [ "${2%%+*}" = node_api ] && echo "$NODE_LOGIN" || echo "$READER_LOGIN"
+  elif [ "$1" = - ]; then echo ""
+  else echo "$1"; fi
+}
 
 # What each server actually answers (status, Content-Encoding, bytes): a fast wrong answer is no win.
 CHECKS=$TMP/checks.md
-for sc in "${SCENARIOS[@]}"; do
-  IFS='|' read -r name path enc servers <<<"$sc"
+: >"$CHECKS"
+for sc in "${STATIC[@]}"; do
+  IFS='|' read -r group name path enc servers <<<"$sc"
   for s in $servers; do
     hdr=(); [ "$enc" = - ] || hdr=(-H "Accept-Encoding: $enc")
     read -r code size ce < <(curl -s -o /dev/null "${hdr[@]}" -D "$TMP/h" -w '%{http_code} %{size_download} ' \
@@ -254,42 +477,48 @@ for sc in "${SCENARIOS[@]}"; do
     echo "| $name | $(label "$s") | $code | ${ce:-identity} | $size |" >>"$CHECKS"
   done
 done
+API_CHECKS=$TMP/api-checks.md
+: >"$API_CHECKS"
+for sc in "${API[@]}"; do
+  IFS='|' read -r k name method path body tokvar servers <<<"$sc"
+  for s in $servers; do
+    b=$(api_body "$body" "$s")
+    args=(-X "$method"); [ -z "$b" ] || args+=(-H 'Content-Type: application/json' -d "$b")
+    [ "$tokvar" = - ] || args+=(-H "Authorization: Bearer ${!tokvar}")
+    code=$(curl -s -o "$TMP/answer.$k.$s" -w '%{http_code}' "${args[@]}" "http://127.0.0.1:${PORT[$s]}$path")
+    echo "| $name | $(label "$s") | $code | $(stat -c %s "$TMP/answer.$k.$s") | $(python3 "$ROOT/bench/api/same_answer.py" "$TMP/answer.$k.backend_log" "$TMP/answer.$k.$s" "$k") |" >>"$API_CHECKS"
+  done
+done
 
-run_wrk() { # SERVER SCENARIO PATH ENC
-  local s=$1 k out half sample
-  k=$(key "$2")
-  out=$TMP/wrk.out
-  local hdr=(); [ "$4" = - ] || hdr=(-H "Accept-Encoding: $4")
-  local ticks0 ticks1
-  ticks0=$(cpu_ticks "${PIDS[$s]}")
-  wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "${hdr[@]}" "http://127.0.0.1:${PORT[$s]}$3" >"$out" 2>&1 &
-  local wpid=$!
-  half=$(awk -v d="$DURATION" 'BEGIN{sub(/s$/,"",d); printf "%.1f", d/2}')
-  sleep "$half"
-  sample=$(mem_kb "${PIDS[$s]}" VmRSS)
-  [ "$sample" -gt "${LOADMAX[$s]}" ] && LOADMAX[$s]=$sample
-  wait "$wpid" || { cat "$out" >&2; die "wrk failed against $s"; }
-  ticks1=$(cpu_ticks "${PIDS[$s]}")
-  # Server CPU per request (us): what the server spent, independent of how the CPUs were shared
-  # with wrk; far less noisy than req/s on a 2-CPU machine.
-  awk -v t=$((ticks1 - ticks0)) -v hz="$(getconf CLK_TCK)" '/requests in/{n=$1} END{ if (n > 0) printf "%.2f\n", t * 1e6 / hz / n; else print "n/a" }' "$out" >>"$RES/$k.$s.cpu"
-  awk '/^Requests\/sec:/{print $2}' "$out" >>"$RES/$k.$s.rps"
-  awk '$1=="99%"{v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; printf "%.2f\n", v}' "$out" >>"$RES/$k.$s.p99"
-  # Failures: non-2xx/3xx answers plus socket errors.
-  awk '/Non-2xx or 3xx responses:/{n+=$NF} /Socket errors:/{gsub(/,/,""); n+=$4+$6+$8+$10} END{print n+0}' "$out" >>"$RES/$k.$s.err"
-}
-
-log "load: $ROUNDS rounds x ${#SCENARIOS[@]} scenarios, wrk -t$THREADS -c$CONNS -d$DURATION"
+log "load: $ROUNDS rounds x (${#STATIC[@]} static scenarios + ${#API[@]} API endpoints), ${DURATION} each"
 for r in $(seq "$ROUNDS"); do
-  for sc in "${SCENARIOS[@]}"; do
-    IFS='|' read -r name path enc servers <<<"$sc"
+  for sc in "${STATIC[@]}"; do
+    IFS='|' read -r group name path enc servers <<<"$sc"
     read -r -a list <<<"$servers"
+    hdr=(); [ "$enc" = - ] || hdr=(-H "Accept-Encoding: $enc")
     # Rotate the order every round so neither side always runs first (warm caches, turbo, noise).
     n=${#list[@]}
     for i in $(seq 0 $((n - 1))); do
       s=${list[$(( (i + r) % n ))]}
-      log "round $r/$ROUNDS  $name  $s"
-      run_wrk "$s" "$name" "$path" "$enc"
+      log "round $r/$ROUNDS  $group  $name  $s"
+      run_wrk "$s" "$group.$(key "$name")" "$CONNS" "http://127.0.0.1:${PORT[$s]}$path" "${hdr[@]}"
+    done
+  done
+  for sc in "${API[@]}"; do
+    IFS='|' read -r k name method path body tokvar servers <<<"$sc"
+    read -r -a list <<<"$servers pgbench"
+    n=${#list[@]}
+    for i in $(seq 0 $((n - 1))); do
+      s=${list[$(( (i + r) % n ))]}
+      log "round $r/$ROUNDS  api  $name  $s"
+      if [ "$s" = pgbench ]; then
+        # shellcheck disable=SC2086 # word splitting of the argument list is intended
+        run_pgbench "api.$k" ${PGBENCH_ARGS[$k]}
+        continue
+      fi
+      tok=""; [ "$tokvar" = - ] || tok=${!tokvar}
+      BENCH_METHOD=$method BENCH_PATH=$path BENCH_BODY=$(api_body "$body" "$s") BENCH_TOKEN=$tok \
+        run_wrk "$s" "api.$k" "$API_CONNS" "http://127.0.0.1:${PORT[$s]}" -s "$ROOT/bench/api/request.lua"
     done
   done
 done
@@ -298,56 +527,77 @@ declare -A PEAK=() AFTER=()
 for s in "${SERVERS[@]}"; do PEAK[$s]=$(mem_kb "${PIDS[$s]}" VmHWM); AFTER[$s]=$(mem_kb "${PIDS[$s]}" VmRSS); done
 
 # ---------------------------------------------------------------------------------------------
-med() { median <"$RES/$(key "$1").$2.$3"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b+0 > 0) printf "%.2f", a/b; else print "n/a" }'; }
+med() { local f=$RES/$1.$2.$3; [ -s "$f" ] && median <"$f" || echo n/a; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a != "n/a" && b != "n/a" && b+0 > 0) printf "%.2f", a/b; else print "n/a" }'; }
 verdict() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN{ if (v == "n/a") print "n/a"; else if ((dir == ">=" && v+0 >= t+0) || (dir == "<=" && v+0 <= t+0)) print "met"; else print "**missed**" }'; }
-fmt_int() { awk -v v="$1" 'BEGIN{printf "%.0f", v}'; }
+with_x() { [ "$1" = n/a ] && echo n/a || echo "${1}x"; }
+rx() { with_x "$(ratio "$1" "$2")"; }
+fmt_int() { awk -v v="$1" 'BEGIN{ if (v == "n/a") print v; else printf "%.0f", v}'; }
+errs() { local f=$RES/$1.$2.err; [ -s "$f" ] && awk '{n+=$1} END{print n+0}' "$f" || echo n/a; }
+# Marked sections: bench/to_benchmarks.py copies each into BENCHMARKS.md's section of that name.
+section_begin() { echo "<!-- bench:$1 -->"; }
+section_end() { echo "<!-- /bench:$1 -->"; }
 
-{
-  echo "# Benchmark results"
-  echo
-  echo "Generated by \`make bench\` (bench/run.sh) on $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')."
-  echo
-  echo "- Machine: $(nproc) CPUs, $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo), $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), Linux $(uname -r); load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "- Load: $(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2), \`wrk -t$THREADS -c$CONNS -d$DURATION --latency\`, $ROUNDS rounds, servers alternated (order rotated each round), loopback, nothing pinned; client and servers share the CPUs"
-  echo "- Peers: $(nginx -v 2>&1 | sed 's#.*/##;s#^#nginx #') (bench/nginx.conf: worker_processes auto, sendfile, tcp_nopush, open_file_cache, gzip_static, access_log off, the security and cache headers marketing-server sends added with add_header; \"nginx, sendfile off\" and \"nginx, no added headers\" are the same config without sendfile or without those headers)${HAVE_NODE:+; node $(node -v) + express $(NODE_PATH=/usr/share/nodejs node -p 'require("express/package.json").version') (Debian node-express, bench/node-peer, one worker per CPU)}"
-  echo "- Ours: release build (LTO, codegen-units 1), one HTTP worker thread per CPU (WORKERS default), RUST_LOG=warn (no per-request log, like access_log off)"
-  echo "- Site: $SITE_NAME (\`sites/layout.py export\`, as served) with \`gzip -9\` siblings; large JS \`$JS_PATH\` from bench/large_js.py ($JS_KB KiB, $JS_GZ_KB KiB gzipped)"
-  [ -n "$HAVE_NODE" ] || echo "- Node peer: not run (node or Debian's node-express missing)"
-  echo
-  echo "## Requests/s and p99 latency (medians of $ROUNDS rounds)"
-  echo
-  echo "| scenario | server | req/s | p99 ms | failed | vs nginx req/s | server CPU us/request | vs nginx CPU |"
-  echo "|---|---|---:|---:|---:|---:|---:|---:|"
-  for sc in "${SCENARIOS[@]}"; do
-    IFS='|' read -r name path enc servers <<<"$sc"
-    ng=$(med "$name" nginx rps)
-    ngcpu=$(med "$name" nginx cpu)
+static_table() { # GROUP
+  echo "| scenario | server | req/s | p99 ms | failed | server CPU us/request | vs nginx, req/s | vs nginx, requests per CPU-second | access-log lines/request |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+  for sc in "${STATIC[@]}"; do
+    IFS='|' read -r group name path enc servers <<<"$sc"
+    [ "$group" = "$1" ] || continue
+    local k="$group.$(key "$name")" peer ngr ngc
+    peer=$(peer_of "$group"); ngr=$(med "$k" "$peer" rps); ngc=$(med "$k" "$peer" cpu)
     for s in $servers; do
-      rps=$(med "$name" "$s" rps)
-      cpu=$(med "$name" "$s" cpu)
-      errs=$(awk '{n+=$1} END{print n+0}' "$RES/$(key "$name").$s.err")
-      echo "| $name | $(label "$s") | $(fmt_int "$rps") | $(med "$name" "$s" p99) | $errs | $(ratio "$rps" "$ng")x | $cpu | $(ratio "$cpu" "$ngcpu")x |"
+      local rps cpu lines
+      rps=$(med "$k" "$s" rps); cpu=$(med "$k" "$s" cpu); lines=$(med "$k" "$s" lines)
+      [ "$lines" != n/a ] || lines=-
+      echo "| $name | $(label "$s") | $(fmt_int "$rps") | $(med "$k" "$s" p99) | $(errs "$k" "$s") | $cpu | $(rx "$rps" "$ngr") | $(rx "$ngc" "$cpu") | $lines |"
     done
   done
-  echo
-  echo "Each server's answer to the same request (checked with curl before the load):"
-  echo
-  echo "| scenario | server | status | Content-Encoding | bytes |"
-  echo "|---|---|---:|---|---:|"
-  cat "$CHECKS"
-  echo
-  echo "## Targets"
-  echo
+}
+
+api_table() {
+  echo "| endpoint | server | req/s | p50 ms | p99 ms | failed | server CPU us/request | PostgreSQL CPU us/request | vs node, req/s | node p99 / this p99 | vs pgbench, req/s |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  for sc in "${API[@]}"; do
+    IFS='|' read -r k name method path body tokvar servers <<<"$sc"
+    local kk="api.$k" nr np pr
+    nr=$(med "$kk" node_api rps); np=$(med "$kk" node_api p99); pr=$(med "$kk" pgbench rps)
+    for s in $servers pgbench; do
+      local rps p99
+      rps=$(med "$kk" "$s" rps); p99=$(med "$kk" "$s" p99)
+      echo "| $name | $(label "$s") | $(fmt_int "$rps") | $(med "$kk" "$s" p50) | $p99 | $(errs "$kk" "$s") | $(med "$kk" "$s" cpu) | $(med "$kk" "$s" dbcpu) | $(rx "$rps" "$nr") | $(rx "$np" "$p99") | $(rx "$rps" "$pr") |"
+    done
+  done
+}
+
+targets_table() {
   echo "| target | measured | |"
   echo "|---|---|---|"
-  for name in "index.html" "js identity" "js gzip"; do
-    rt=$(ratio "$(med "$name" marketing rps)" "$(med "$name" nginx rps)")
-    echo "| marketing-server >= 1.0x nginx req/s, $name | ${rt}x | $(verdict "$rt" 1.0 '>=') |"
+  local sc group name path enc servers s k v
+  for sc in "${STATIC[@]}"; do
+    IFS='|' read -r group name path enc servers <<<"$sc"
+    s=${servers%% *}; k="$group.$(key "$name")"
+    v=$(ratio "$(med "$k" "$(peer_of "$group")" cpu)" "$(med "$k" "$s" cpu)")
+    if [ "$group" = prod ]; then
+      echo "| $name, access log on: $(label "$s") >= 1.3x nginx (JSON access_log), requests per CPU-second | $(with_x "$v") | $(verdict "$v" 1.3 '>=') |"
+    else
+      echo "| $name, logs off: $(label "$s") >= 1.1x nginx, requests per CPU-second | $(with_x "$v") | $(verdict "$v" 1.1 '>=') |"
+    fi
   done
-  rt=$(ratio "$(med healthz backend rps)" "$(med healthz nginx rps)")
-  echo "| backend /healthz >= 0.9x nginx \`return 200\` | ${rt}x | $(verdict "$rt" 0.9 '>=') |"
-  for s in marketing backend; do
+  for sc in "${API[@]}"; do
+    IFS='|' read -r k name method path body tokvar servers <<<"$sc"
+    local kk="api.$k"
+    v=$(ratio "$(med "$kk" backend_log rps)" "$(med "$kk" node_api rps)")
+    echo "| $name: backend >= 5x node req/s | $(with_x "$v") | $(verdict "$v" 5 '>=') |"
+    v=$(ratio "$(med "$kk" node_api p99)" "$(med "$kk" backend_log p99)")
+    echo "| $name: backend p99 <= 1/5 of node's | node/backend $(with_x "$v") | $(verdict "$v" 5 '>=') |"
+    case $k in accounts|transactions)
+      v=$(ratio "$(med "$kk" backend_log rps)" "$(med "$kk" pgbench rps)")
+      echo "| $name: backend >= 0.7x pgbench with the same SQL | $(with_x "$v") | $(verdict "$v" 0.7 '>=') |" ;;
+    esac
+  done
+  for s in marketing backend_log; do
+    [ -n "${IDLE[$s]:-}" ] || continue
     v=$(mib "${IDLE[$s]}")
     echo "| idle RSS <= 10 MiB, $(label "$s") | $v MiB | $(verdict "$v" 10 '<=') |"
   done
@@ -356,44 +606,120 @@ fmt_int() { awk -v v="$1" 'BEGIN{printf "%.0f", v}'; }
   v=$(echo "$STARTUP_BACKEND" | cut -d' ' -f1)
   echo "| startup to first 200 <= 50 ms, backend | $v ms | $(verdict "$v" 50 '<=') |"
   echo "| db-migrate no-op <= 100 ms | $MIGRATE_NOOP ms | $(verdict "$MIGRATE_NOOP" 100 '<=') |"
+}
+
+{
+  echo "# Benchmark results"
+  echo
+  echo "Generated by \`make bench\` on $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')$(cd "$ROOT" && git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')."
+  echo
+  section_begin method
+  echo "Command: \`$COMMAND\`"
+  echo
+  echo "- Machine: $(nproc) CPUs, $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo), $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), Linux $(uname -r); load average before the run: $LOAD_BEFORE"
+  echo "- Load: $(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2), \`wrk -t$THREADS -c$CONNS -d$DURATION --latency\` (API: \`-c$API_CONNS\`, bench/api/request.lua with a session JWT), $ROUNDS rounds; in each round every server runs every scenario once, in an order rotated each round; medians. Loopback, nothing pinned: client, servers and PostgreSQL share the CPUs, so **server CPU per request** (user+system of the server's processes and threads over the run / requests) is the figure to compare; requests per CPU-second = 10^6 / that"
+  echo "- nginx: $(nginx -v 2>&1 | sed 's#.*/##') with bench/nginx.conf (worker_processes auto, sendfile, tcp_nopush, open_file_cache, gzip_static, the security and cache headers marketing-server sends). \"JSON access_log\": \`log_format escape=json\` with the fields of our access-log line to a file, \`buffer=64k flush=1s\`, plus \`X-Request-Id\`; the others \`access_log off\`. /healthz is not logged by either (ours logs it at debug)"
+  echo "- Ours: profile ${PROFILES[*]} (Cargo.toml), one HTTP worker thread per CPU, LOG_FORMAT=json to a file; \"access log\" = RUST_LOG=info (the production default), otherwise RUST_LOG=warn"
+  echo "- Node: $(node -v) + express $(NODE_PATH="$NODE_PATH_BENCH" node -p 'require("express/package.json").version') + pg $(NODE_PATH="$NODE_PATH_BENCH" node -p 'require("pg/package.json").version') (Debian), bench/node-peer, one cluster worker per CPU, no access log"
+  echo "- Site: $SITE_NAME (\`sites/layout.py export\`, as served) with \`gzip -9\` siblings; large JS \`$JS_PATH\` from bench/large_js.py ($JS_KB KiB, $JS_GZ_KB KiB gzipped)"
+  if has_part api; then
+    echo "- API: PostgreSQL $PG_VERSION on loopback (throwaway cluster, fsync on, default settings); reader = demo user with $ACC_COUNT accounts and $TX_COUNT transactions (bench/api/seed.sql), writes go to a second user; backend pool and pgbench clients: $DB_CONNS connections (Node: split across its workers); login limit raised for the run (one client address). pgbench: bench/api/pgbench/*.sql, \`-M prepared -c$DB_CONNS -j$THREADS\`, latency from its per-transaction log"
+  fi
+  section_end method
+  if has_part static; then
+    echo
+    echo "## Static files, production configuration: access log on (medians of $ROUNDS rounds)"
+    echo
+    section_begin static-prod
+    static_table prod
+    section_end static-prod
+    echo
+    echo "## Static files, logs off (medians of $ROUNDS rounds)"
+    echo
+    section_begin static-off
+    static_table off
+    section_end static-off
+    echo
+    echo "Each server's answer to the same request (checked with curl before the load):"
+    echo
+    section_begin static-answers
+    echo "| scenario | server | status | Content-Encoding | bytes |"
+    echo "|---|---|---:|---|---:|"
+    cat "$CHECKS"
+    section_end static-answers
+  fi
+  if has_part api; then
+    echo
+    echo "## API (medians of $ROUNDS rounds; the backend with its access log on)"
+    echo
+    section_begin api
+    api_table
+    section_end api
+    echo
+    echo "Answers before the load (the Node peer compared with the backend, bench/api/same_answer.py):"
+    echo
+    section_begin api-answers
+    echo "| endpoint | server | status | bytes | same answer as the backend |"
+    echo "|---|---|---:|---:|---|"
+    cat "$API_CHECKS"
+    section_end api-answers
+  fi
+  echo
+  echo "## Targets"
+  echo
+  section_begin targets
+  targets_table
+  section_end targets
   echo
   echo "## Memory (VmRSS / VmHWM from /proc; nginx and node: master + workers summed; idle = settled RSS after start-up)"
   echo
+  section_begin memory
   echo "| server | idle RSS MiB | RSS under load MiB (max mid-run sample) | RSS after load MiB | peak (VmHWM) MiB |"
   echo "|---|---:|---:|---:|---:|"
   for s in "${SERVERS[@]}"; do
     echo "| $(label "$s") | $(mib "${IDLE[$s]}") | $(mib "${LOADMAX[$s]}") | $(mib "${AFTER[$s]}") | $(mib "${PEAK[$s]}") |"
   done
-  echo
-  echo "backend is loaded with /healthz only here (its DB routes are exercised by the tests)."
+  section_end memory
   echo
   echo "## Exec to first 200 on /healthz (bench/startup_time.rs; median, min, max)"
   echo
+  section_begin startup
   echo "| server | runs | median ms | min ms | max ms |"
   echo "|---|---:|---:|---:|---:|"
   echo "| marketing-server | $STARTUP_RUNS | $(echo "$STARTUP_MARKETING" | sed 's/ / | /g') |"
   echo "| backend | $STARTUP_RUNS | $(echo "$STARTUP_BACKEND" | sed 's/ / | /g') |"
-  [ -z "$HAVE_NODE" ] || echo "| node (express, cluster) | 5 | $(echo "$STARTUP_NODE" | sed 's/ / | /g') |"
+  echo "| node (express, cluster) | 5 | $(echo "$STARTUP_NODE" | sed 's/ / | /g') |"
+  section_end startup
   echo
-  echo "## Binary sizes (target/release, stripped)"
+  echo "## Binary sizes (stripped)"
   echo
-  echo "| binary | bytes | MiB |"
-  echo "|---|---:|---:|"
-  for b in marketing-server backend tools; do
-    sz=$(stat -c %s "$REL/$b")
-    echo "| $b | $sz | $(mib $((sz / 1024))) |"
+  section_begin sizes
+  echo "| binary | profile | bytes | MiB |"
+  echo "|---|---|---:|---:|"
+  for p in "${PROFILES[@]}"; do
+    for b in marketing-server backend tools; do
+      sz=$(stat -c %s "$(bin "$b" "$p")")
+      echo "| $b | $p | $sz | $(mib $((sz / 1024))) |"
+    done
   done
-  [ -z "${BUILD_S:-}" ] || { echo; echo "\`cargo build --release -p marketing-server -p backend -p tools\` in this run: ${BUILD_S} s (incremental: depends on what was already built)."; }
+  for p in "${!BUILD_S[@]}"; do
+    echo
+    echo "\`cargo build --profile $p -p marketing-server -p backend -p tools\` in this run: ${BUILD_S[$p]} s (incremental: depends on what was already built)."
+  done
+  section_end sizes
   echo
   echo "## db-migrate (tools, PostgreSQL $PG_VERSION on loopback, default settings; process start to exit)"
   echo
+  section_begin migrate
   echo "| case | runs | median ms | all runs ms |"
   echo "|---|---:|---:|---|"
   echo "| empty database (all migrations) | $MIGRATE_RUNS | $MIGRATE_EMPTY | $(paste -sd' ' "$TMP/migrate-empty") |"
   echo "| no-op (already migrated) | $MIGRATE_RUNS | $MIGRATE_NOOP | $(paste -sd' ' "$TMP/migrate-noop") |"
+  section_end migrate
   echo
   echo "## Images"
   echo
+  section_begin images
   DOCKER_BIN=$( [ -x /usr/bin/docker ] && echo /usr/bin/docker || command -v docker || true)
   if [ -n "$DOCKER_BIN" ] && "$DOCKER_BIN" info >/dev/null 2>&1; then
     imgs=$("$DOCKER_BIN" image ls --format '{{.Repository}}:{{.Tag}}|{{.Size}}|{{.CreatedSince}}' \
@@ -403,18 +729,18 @@ fmt_int() { awk -v v="$1" 'BEGIN{printf "%.0f", v}'; }
       echo "|---|---:|---|"
       echo "$imgs" | sort | awk -F'|' '{printf "| %s | %s | %s |\n", $1, $2, $3}'
     else
-      echo "No project images in the local Docker store (build them with the images' make target, then re-run)."
+      echo "No project images in the local Docker store (\`make images\`, then re-run)."
     fi
   else
     echo "Docker is not available here: no image sizes."
   fi
-  for f in "$ROOT"/docker/build-times.md "$ROOT"/docker/results/*.md; do
-    [ -f "$f" ] || continue
+  if [ -f "$ROOT/bench/results/rebuild.md" ]; then
     echo
-    echo "Image build times, as recorded by the image build in \`${f#$ROOT/}\`:"
+    echo "Image rebuild after a one-line edit, as last recorded by \`make bench-rebuild\` (bench/results/rebuild.md):"
     echo
-    cat "$f"
-  done
+    cat "$ROOT/bench/results/rebuild.md"
+  fi
+  section_end images
 } >"$TMP/report.md"
 
 mkdir -p "$(dirname "$OUT")"

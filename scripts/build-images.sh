@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build the four production images (backend, marketing, frontend, tools) from docker/Dockerfile
+# Build the production images (backend, marketing, frontend, tools, backup) from docker/Dockerfile
 # without any network access inside the build:
 #   1. copy the source tree to .build/context: the work tree's files that git does not ignore
 #      (tracked + untracked, so uncommitted edits are built; CONTEXT=head builds exactly HEAD),
@@ -7,7 +7,8 @@
 #      cargo at them offline via the context's .cargo/config.toml,
 #   3. `docker build --target T` per image; BuildKit shares the builder stage between them.
 # Env: DOCKER (default /usr/bin/docker, the BuildKit-capable 20.10 client), TAG (dev),
-#      TARGETS ("backend marketing frontend tools"); the bases come from scripts/bases.sh (BASES,
+#      TARGETS ("backend marketing frontend tools"; `TARGETS=backup` builds the backup image), CARGO_PROFILE (the binaries' Cargo
+#      profile; unset: the Dockerfile's default); the bases come from scripts/bases.sh (BASES,
 #      RUST_IMAGE, RUNTIME_IMAGE, ... as documented there). RERUN: the command a failure suggests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -84,6 +85,7 @@ for target in $TARGETS; do
     -f "$DOCKERFILE" --target "$target" -t "$target:$TAG" \
     --build-arg RUST_IMAGE="$RUST_IMAGE" --build-arg RUNTIME_IMAGE="$RUNTIME_IMAGE" \
     --build-arg VERSION="$version" --build-arg REVISION="$revision" --build-arg CREATED="$created" \
+    ${CARGO_PROFILE:+--build-arg CARGO_PROFILE="$CARGO_PROFILE"} \
     "$CTX"
   step_done "$target:$TAG"
 done

@@ -20,6 +20,7 @@ import policy  # noqa: E402
 K8S = Path(__file__).resolve().parent.parent
 TARGETS = {
     "development": K8S / "overlays" / "development",
+    "preview": K8S / "overlays" / "preview",
     "production": K8S / "overlays" / "production",
     "production-cutover": K8S / "overlays" / "production-cutover",
     "descheduler": K8S / "descheduler",

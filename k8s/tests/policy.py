@@ -241,6 +241,58 @@ def check_migrate_job(docs: list[Manifest]) -> list[str]:
     return bad
 
 
+def check_backup_cronjob(docs: list[Manifest]) -> list[str]:
+    """The daily db-backup: one run at a time, the backup image with `args` (its ENTRYPOINT is
+    tools), a target of its own, the recipient and the store credentials from a Secret, a
+    writable emptyDir for temporary files under the read-only root."""
+    crons = [d for d in docs if d.get("kind") == "CronJob" and d["metadata"]["name"] == "db-backup"]
+    if len(crons) != 1:
+        return [f"want one CronJob db-backup, found {len(crons)}"]
+    cron = crons[0]
+    n = name_of(cron)
+    spec = cron["spec"]
+    bad = []
+    fields = spec.get("schedule", "").split()
+    if len(fields) != 5 or fields[2:] != ["*", "*", "*"] or not fields[0].isdigit() or not fields[1].isdigit():
+        bad.append(f"{n}: schedule {spec.get('schedule')!r} is not once a day at a fixed time")
+    if spec.get("concurrencyPolicy") != "Forbid":
+        bad.append(f"{n}: concurrencyPolicy should be Forbid (two dumps would race retention)")
+    if not spec.get("startingDeadlineSeconds"):
+        bad.append(f"{n}: no startingDeadlineSeconds")
+    job = spec["jobTemplate"]["spec"]
+    if not 0 < job.get("activeDeadlineSeconds", 0) <= 86400:
+        bad.append(f"{n}: activeDeadlineSeconds should bound a run to less than a day")
+    pod = job["template"]["spec"]
+    [c] = pod.get("containers") or [{}]
+    if "command" in c:
+        bad.append(f"{n}: sets command (replaces the tools ENTRYPOINT); use args")
+    if image_repo(c.get("image", "")) != "backup" or (c.get("args") or [None])[0] != "db-backup":
+        bad.append(f"{n}: want the backup image with args [db-backup, ...]")
+    env = {e["name"]: e for e in c.get("env") or []}
+    refs = c.get("envFrom") or []
+    secrets = [r["secretRef"]["name"] for r in refs if "secretRef" in r]
+    if not secrets:
+        bad.append(f"{n}: no Secret for BACKUP_RECIPIENTS and the store credentials")
+    for name in ("BACKUP_RECIPIENTS", "AWS_SECRET_ACCESS_KEY", "DATABASE_URL"):
+        if "value" in env.get(name, {}):
+            bad.append(f"{n}: {name} written into the manifest; take it from a Secret")
+    configs = {r["configMapRef"]["name"] for r in refs if "configMapRef" in r}
+    to = [
+        d.get("data", {}).get("BACKUP_TO", "")
+        for d in docs
+        if d.get("kind") == "ConfigMap" and d["metadata"]["name"] in configs
+    ]
+    if not any(to):
+        bad.append(f"{n}: no BACKUP_TO in its ConfigMap")
+    elif not all(t.startswith(("s3://", "gs://")) and t.endswith("/") for t in to if t):
+        bad.append(f"{n}: BACKUP_TO {to} should be an off-cluster prefix (s3://bucket/prefix/)")
+    mounts = {m["mountPath"]: m["name"] for m in c.get("volumeMounts") or []}
+    volumes = {v["name"]: v for v in pod.get("volumes") or []}
+    if "emptyDir" not in volumes.get(mounts.get("/tmp", ""), {}):
+        bad.append(f"{n}: no emptyDir at /tmp (the root filesystem is read-only)")
+    return bad
+
+
 # --- Pod security -----------------------------------------------------------------------------
 
 def check_restricted(docs: list[Manifest]) -> list[str]:

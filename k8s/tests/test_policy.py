@@ -17,9 +17,9 @@ import pytest
 
 import policy
 
-APP_OVERLAYS = ["development", "production"]
-NAMESPACES = {"development": "branch-example", "production": "production"}
-RELEASES = {"development": "branch-example", "production": "v0.1.0"}
+APP_OVERLAYS = ["development", "preview", "production"]
+NAMESPACES = {"development": "branch-example", "preview": "preview-example", "production": "production"}
+RELEASES = {"development": "branch-example", "preview": "preview-example", "production": "v0.1.0"}
 K8S = Path(__file__).resolve().parent.parent
 SECRETS_DIR = K8S / "base" / "secrets"
 WEB_APPS = {"backend", "frontend", "marketing"}
@@ -45,6 +45,7 @@ def test_overlay_renders_the_whole_stack(rendered, overlay):
         ("HTTPRoute", "marketing"), ("Certificate", "web-tls"), ("EnvoyProxy", "web"), ("ClientTrafficPolicy", "web"),
         ("BackendTrafficPolicy", "web"), ("BackendTrafficPolicy", "retry-safe-methods"),
         ("Secret", "stripe-webhook-secret"), ("Namespace", NAMESPACES[overlay]),
+        ("CronJob", "db-backup"), ("Secret", "backup-secrets"), ("ConfigMap", "backup-config"),
     ]:
         assert expected in names, f"{overlay} lacks {expected}"
     assert all(
@@ -86,7 +87,7 @@ def test_database_service_is_headless_and_statefulset_uses_it(rendered, overlay)
 
 
 def test_deployments_probe_healthz_and_never_drop_capacity(everything):
-    assert len(kinds(everything, "Deployment")) == 6
+    assert len(kinds(everything, "Deployment")) == 3 * len(APP_OVERLAYS)
     assert policy.check_deployments(everything) == []
 
 
@@ -110,7 +111,7 @@ def test_production_runs_at_least_two_replicas(rendered):
 
 def test_production_images_are_release_versions(rendered):
     images = [c["image"] for _, pod in policy.pod_specs(rendered["production"]) for c in policy.containers(pod)]
-    assert len(images) == 6
+    assert len(images) == 7
     for image in images:
         ref = image.rsplit("/", 1)[-1]
         assert "@sha256:" in ref or re.search(r":v?\d+\.\d+(\.\d+)?(-[a-z0-9.]+)?$", ref), image
@@ -128,8 +129,58 @@ def test_every_deployment_has_a_pdb(everything):
 
 
 def test_migrate_job_uses_args_and_waits_with_tools(everything):
-    assert len(kinds(everything, "Job")) == 2
+    assert len(kinds(everything, "Job")) == len(APP_OVERLAYS)
     assert policy.check_migrate_job(everything) == []
+
+
+@pytest.mark.parametrize("overlay", APP_OVERLAYS)
+def test_backup_cronjob_runs_daily_once_at_a_time_into_the_overlays_own_target(rendered, overlay):
+    docs = rendered[overlay]
+    assert policy.check_backup_cronjob(docs) == []
+    [cron] = kinds(docs, "CronJob")
+    image = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert policy.image_tag(image) == RELEASES[overlay], "the backup image follows the release"
+    targets = {
+        o: next(d["data"]["BACKUP_TO"] for d in kinds(rendered[o], "ConfigMap")
+                if d["metadata"]["name"].startswith("backup-config"))
+        for o in APP_OVERLAYS
+    }
+    assert len(set(targets.values())) == len(APP_OVERLAYS), f"overlays share a backup target: {targets}"
+
+
+def test_only_the_backup_reaches_outside_the_cluster(rendered):
+    """The database admits db-backup, and db-backup's egress is the database and HTTPS only."""
+    docs = rendered["production"]
+    [egress] = [d for d in kinds(docs, "NetworkPolicy") if d["metadata"]["name"] == "allow-backup-egress"]
+    ports = sorted(p["port"] for rule in egress["spec"]["egress"] for p in rule["ports"])
+    assert ports == [443, 5432], ports
+    for policy_doc in kinds(docs, "NetworkPolicy"):
+        for rule in policy_doc["spec"].get("egress") or []:
+            if any("ipBlock" in peer for peer in rule.get("to") or []):
+                assert policy_doc["metadata"]["name"] == "allow-backup-egress", policy_doc["metadata"]["name"]
+    [db_in] = [d for d in kinds(docs, "NetworkPolicy") if d["metadata"]["name"] == "allow-clients-to-database"]
+    sources = {p["podSelector"]["matchLabels"]["app.kubernetes.io/name"] for p in db_in["spec"]["ingress"][0]["from"]}
+    assert "db-backup" in sources
+
+
+@pytest.mark.parametrize(
+    "mutate, problem",
+    [
+        (lambda cron, c: cron["spec"].update(concurrencyPolicy="Allow"), "Forbid"),
+        (lambda cron, c: cron["spec"].update(schedule="*/5 * * * *"), "once a day"),
+        (lambda cron, c: c.update(command=["/usr/local/bin/tools"]), "command"),
+        (lambda cron, c: c.update(image="registry.example.com/ledger/tools:v1"), "backup image"),
+        (lambda cron, c: c.update(envFrom=[r for r in c["envFrom"] if "secretRef" not in r]), "Secret"),
+        (lambda cron, c: c["env"].append({"name": "AWS_SECRET_ACCESS_KEY", "value": "x"}), "written into"),
+        (lambda cron, c: c.update(volumeMounts=[]), "emptyDir"),
+    ],
+)
+def test_flags_backup_cronjob_mistakes(rendered, mutate, problem):
+    docs = copy.deepcopy(rendered["production"])
+    [cron] = kinds(docs, "CronJob")
+    mutate(cron, cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0])
+    problems = policy.check_backup_cronjob(docs)
+    assert any(problem in p for p in problems), problems
 
 
 def render_release(tmp_path, overlay, tag):
@@ -164,7 +215,7 @@ def test_each_release_gets_its_own_migration_job_and_a_release_renders_the_same(
         for _, pod in policy.pod_specs(docs):
             for c in policy.containers(pod):
                 repo = policy.image_repo(c["image"])
-                if repo in {"backend", "frontend", "marketing", "tools"}:
+                if repo in {"backend", "frontend", "marketing", "tools", "backup"}:
                     assert policy.image_tag(c["image"]) == tag, c["image"]
                 else:
                     assert policy.image_tag(c["image"]) != tag, c["image"]
@@ -183,7 +234,7 @@ def test_flags_a_migration_job_whose_name_ignores_the_release(rendered):
 
 
 def test_every_pod_is_restricted(everything):
-    assert len(list(policy.pod_specs(everything))) == 11
+    assert len(list(policy.pod_specs(everything))) == 6 * len(APP_OVERLAYS) + 1  # per overlay: 3 Deployments, database, migration, backup; the descheduler
     assert policy.check_restricted(everything) == []
 
 
@@ -263,7 +314,7 @@ def app_namespaces(rendered):
 def test_descheduler_policy_spreads_our_namespaces(rendered):
     policy_doc = policy.descheduler_policy(rendered["descheduler"])
     app_docs = rendered["development"] + rendered["production"]
-    assert len(app_namespaces(rendered)) == 2
+    assert len(app_namespaces(rendered)) == len(APP_OVERLAYS)
     assert policy.check_descheduler_policy(policy_doc, app_namespaces(rendered), app_docs) == []
 
 

@@ -17,6 +17,20 @@ async fn fresh_db() -> TestDb {
     TestDb::new().await
 }
 
+/// A migrated database whose migration table `sql` then edits (bound to the version this
+/// build expects), as another release's Job would have left it.
+async fn migrated_then(sql: &'static str, bound: impl FnOnce(i64) -> i64) -> TestDb {
+    let db = fresh_db().await;
+    backend::MIGRATOR.run(&db.pool).await.expect("migrate");
+    let built_for = backend::schema::built_for().expect("embedded").version;
+    sqlx::query(sql)
+        .bind(bound(built_for))
+        .execute(&db.pool)
+        .await
+        .expect("edit the migration table");
+    db
+}
+
 /// Every kind of route answers 503 `schema_not_ready` with a Retry-After, not just one.
 async fn assert_nothing_served(app: &TestApp) {
     let health = app.get("/healthz", None).await;
@@ -65,18 +79,13 @@ async fn unmigrated_database_holds_readiness_until_migrated_then_serves_without_
 
 #[tokio::test]
 async fn a_schema_newer_than_the_build_is_served() {
-    let db = fresh_db().await;
-    backend::MIGRATOR.run(&db.pool).await.expect("migrate");
-    let built_for = backend::schema::built_for().expect("embedded").version;
     // What the next release's migration Job leaves behind when its image is rolled back.
-    sqlx::query(
+    let db = migrated_then(
         "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
          VALUES ($1, 'from a newer release', true, '\\x00', 1)",
+        |v| v + 1,
     )
-    .bind(built_for + 1)
-    .execute(&db.pool)
-    .await
-    .expect("record a newer migration");
+    .await;
     let app = serve(&db.url, Options::default()).await;
     let (token, _) = app.signup("bob@example.com").await;
     expect(app.get("/accounts", Some(&token)).await, StatusCode::OK).await;
@@ -86,15 +95,8 @@ async fn a_schema_newer_than_the_build_is_served() {
 
 #[tokio::test]
 async fn an_older_schema_is_not_enough() {
-    let db = fresh_db().await;
-    backend::MIGRATOR.run(&db.pool).await.expect("migrate");
-    let built_for = backend::schema::built_for().expect("embedded").version;
     // As if the newest migration had not run yet (its Job still running, or failed).
-    sqlx::query("DELETE FROM _sqlx_migrations WHERE version = $1")
-        .bind(built_for)
-        .execute(&db.pool)
-        .await
-        .expect("forget the newest migration");
+    let db = migrated_then("DELETE FROM _sqlx_migrations WHERE version = $1", |v| v).await;
     let app = serve_unready(&db.url, Options::default()).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_nothing_served(&app).await;

@@ -231,11 +231,7 @@ async fn one_backup() -> (TestDb, Key, tempfile::TempDir) {
 /// Asserts a refused restore: exit 7, one `error:` line containing `needle`, target untouched.
 async fn assert_refused(target: &TestDb, out: &Run, needle: &str) {
     out.expect_code(7);
-    let errors: Vec<&str> = out
-        .stderr
-        .lines()
-        .filter(|l| l.starts_with("error:"))
-        .collect();
+    let errors = out.errors();
     assert_eq!(errors.len(), 1, "{}", out.stderr);
     assert!(errors[0].contains(needle), "{}", out.stderr);
     assert!(

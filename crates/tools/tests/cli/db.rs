@@ -477,11 +477,7 @@ async fn reset_refuses_a_database_marked_as_production_whatever_the_namespace() 
     for namespace in ["dev", "production-copy"] {
         let out = reset(&db.url, namespace, &["--seed"]).await;
         out.expect_code(6);
-        let errors: Vec<&str> = out
-            .stderr
-            .lines()
-            .filter(|l| l.starts_with("error:"))
-            .collect();
+        let errors = out.errors();
         assert_eq!(errors.len(), 1, "{}", out.stderr);
         assert!(
             errors[0].contains("marked as production")

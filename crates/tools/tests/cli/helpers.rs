@@ -33,6 +33,14 @@ impl Run {
         self
     }
 
+    /// The `error: ...` lines of stderr (a failure must be exactly one).
+    pub fn errors(&self) -> Vec<&str> {
+        self.stderr
+            .lines()
+            .filter(|l| l.starts_with("error:"))
+            .collect()
+    }
+
     pub fn output(&self) -> String {
         format!("{}{}", self.stdout, self.stderr)
     }
