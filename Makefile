@@ -56,12 +56,18 @@ test: lint audit audit-selftest sqlx-check test-rust test-sites k8s-validate tes
 PROJECT ?= ledger
 TAG ?= dev
 IMAGES := backend marketing frontend tools
+# STRIPE_STAND_IN=1 runs the prod stack with the local Stripe stand-in (test-only image, built by
+# `make images TARGETS=stripe-stand-in` or `make e2e-paid`; compose/docker-compose.stripe-stand-in.yml
+# changes the backend's STRIPE_API_BASE and nothing else), so Subscribe works on a laptop without
+# a Stripe account. Otherwise STRIPE_API_KEY/STRIPE_PRICE_ID of a Stripe test account are used.
+STRIPE_STAND_IN ?= 0
+PROD_COMPOSE_FILES = -f compose/docker-compose.production.yml $(if $(filter 1,$(STRIPE_STAND_IN)),-f compose/docker-compose.stripe-stand-in.yml)
 IMAGE_SIZE_LIMIT_MB ?= 30
 DEV_IMAGE ?= $(PROJECT)-dev:latest
 RERUN ?= make $(or $(MAKECMDGOALS),help)
 export TAG DEV_IMAGE RERUN
 BASES_SH = DOCKER=$(DOCKER) scripts/bases.sh
-PROD_COMPOSE = $(COMPOSE) -p $(PROJECT) -f compose/docker-compose.production.yml
+PROD_COMPOSE = $(COMPOSE) -p $(PROJECT) $(PROD_COMPOSE_FILES)
 DEV_COMPOSE = $(COMPOSE) -p $(PROJECT)-dev -f compose/docker-compose.yml
 E2E_PYTHON ?= .venv/bin/python
 
@@ -125,6 +131,13 @@ $(E2E_TOOLS): e2e/requirements.txt
 
 e2e: images-if-missing $(E2E_TOOLS) ## End-to-end suite against the prod stack (brings it up, tears it down)
 	$(BASES_SH) postgres -- env DOCKER=$(DOCKER) COMPOSE="$(COMPOSE)" PROJECT=$(PROJECT) \
+	  $(E2E_PYTHON) -m pytest -q e2e --ignore=e2e/bases --ignore=e2e/test_paid_signup.py
+
+# The paid sign-up browser suite (e2e/test_paid_signup.py: chromium + chromium-driver + selenium)
+# against the prod stack plus the Stripe stand-in. Screenshots of a failed run: e2e/screenshots/.
+e2e-paid: $(E2E_TOOLS) ## Browser suite: marketing page -> sign up -> data -> Stripe (stand-in) checkout -> paywall
+	DOCKER=$(DOCKER) TAG=$(TAG) TARGETS="backend marketing frontend tools stripe-stand-in" scripts/build-images.sh
+	$(BASES_SH) postgres -- env DOCKER=$(DOCKER) COMPOSE="$(COMPOSE)" PROJECT=$(PROJECT) E2E_STRIPE_STAND_IN=1 \
 	  $(E2E_PYTHON) -m pytest -q e2e --ignore=e2e/bases
 
 # Proof that a missing base image is rebuilt on the way to a healthy stack: a scratch
@@ -139,7 +152,7 @@ image-sizes: ## Print the final image sizes (target: at most 30 MB each)
 	    'BEGIN { mb = b / 1000000; printf "  %-16s %6.1f MB%s\n", n, mb, (mb > lim ? "  OVER LIMIT" : "") }'; \
 	done
 
-.PHONY: offline-bases images images-if-missing start start-prod down db-reset db-backup db-restore e2e test-bases image-sizes
+.PHONY: offline-bases images images-if-missing start start-prod down db-reset db-backup db-restore e2e e2e-paid test-bases image-sizes
 
 # --- Kubernetes manifests: offline validation (k8s/) -------------------------
 # Renders every kustomization, validates it strictly against each supported Kubernetes version

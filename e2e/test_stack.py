@@ -238,7 +238,7 @@ def test_stripe_webhook_signed_accepted_and_forged_refused(stack):
     event = {
         "id": f"evt_e2e_{uuid.uuid4().hex}",
         "type": "checkout.session.completed",
-        "data": {"object": {"client_reference_id": user_id, "customer": f"cus_{uuid.uuid4().hex[:12]}",
+        "data": {"object": {"client_reference_id": user_id, "payment_status": "paid", "customer": f"cus_{uuid.uuid4().hex[:12]}",
                             "subscription": f"sub_{uuid.uuid4().hex[:12]}"}},
     }
     payload = json.dumps(event).encode()

@@ -7,7 +7,8 @@
 #      cargo at them offline via the context's .cargo/config.toml,
 #   3. `docker build --target T` per image; BuildKit shares the builder stage between them.
 # Env: DOCKER (default /usr/bin/docker, the BuildKit-capable 20.10 client), TAG (dev),
-#      TARGETS ("backend marketing frontend tools"; `TARGETS=backup` builds the backup image), CARGO_PROFILE (the binaries' Cargo
+#      TARGETS ("backend marketing frontend tools"; `TARGETS=backup` builds the backup image,
+#      `TARGETS=stripe-stand-in` the test-only Stripe stand-in of `make e2e-paid`), CARGO_PROFILE (the binaries' Cargo
 #      profile; unset: the Dockerfile's default); the bases come from scripts/bases.sh (BASES,
 #      RUST_IMAGE, RUNTIME_IMAGE, ... as documented there). RERUN: the command a failure suggests.
 set -euo pipefail

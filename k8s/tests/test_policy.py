@@ -65,6 +65,28 @@ def test_backend_behind_gateway_trusts_forwarded_for(rendered, overlay):
     assert policy.check_client_address(docs) == []
 
 
+@pytest.mark.parametrize("overlay", APP_OVERLAYS)
+def test_backend_gets_its_billing_settings_and_reaches_stripe(rendered, overlay):
+    """Subscribe needs the Stripe key (a secret), the price, the app URL Stripe sends the browser
+    back to, and HTTPS egress to api.stripe.com past the default-deny policy."""
+    docs = rendered[overlay]
+    config = next(d for d in kinds(docs, "ConfigMap") if d["metadata"]["name"].startswith("backend-config"))["data"]
+    for key in ("STRIPE_PRICE_ID", "APP_URL", "TRIAL_DAYS"):
+        assert config.get(key), f"{overlay}: backend-config lacks {key}"
+    assert config["APP_URL"].startswith("https://")
+    backend = next(d for d in kinds(docs, "Deployment") if d["metadata"]["name"] == "backend")
+    env = {e["name"]: e for e in backend["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["STRIPE_API_KEY"]["valueFrom"]["secretKeyRef"]["key"] == "STRIPE_API_KEY"
+    egress = [
+        p for p in kinds(docs, "NetworkPolicy")
+        if p["spec"]["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/name") == "backend"
+        and "Egress" in p["spec"]["policyTypes"]
+    ]
+    ports = {(port["protocol"], port["port"]) for p in egress for rule in p["spec"].get("egress", [])
+             for port in rule.get("ports", [])}
+    assert ("TCP", 443) in ports, f"{overlay}: no HTTPS egress for the backend"
+
+
 def test_services_are_cluster_ip_or_headless(everything):
     assert len(kinds(everything, "Service")) >= 8
     assert policy.check_services_cluster_ip(everything) == []

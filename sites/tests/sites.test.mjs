@@ -34,6 +34,8 @@ const load = (dir, stem) => import(pathToFileURL(assetPath(dir, stem, "js")));
 
 const money = await load(frontendDir, "money");
 const config = await load(frontendDir, "config");
+const billing = await load(frontendDir, "billing");
+const chart = await load(frontendDir, "chart");
 const pricing = await load(marketingDir, "pricing");
 const cashflow = await load(marketingDir, "cashflow");
 
@@ -155,4 +157,69 @@ test("landing chart: axis ticks are round and cover the largest bar", () => {
   assert.deepEqual(cashflow.ticks(999), [0, 200, 400, 600, 800, 1000]);
   assert.deepEqual(cashflow.ticks(3), [0, 1, 2, 3]);
   assert.deepEqual(cashflow.ticks(0), [0]);
+});
+
+// ---- app: billing wording and the checkout return page's polling ----------------------------
+
+const NOW = Date.parse("2026-12-01T12:00:00Z");
+const sub = (over) => ({ status: "none", subscribed: false, trial_ends_at: "2026-12-11T12:00:00Z", trial_active: true, can_write: true, has_billing_account: false, ...over });
+
+test("billing: a trial user may write, is offered Subscribe, and sees the days left", () => {
+  const b = billing.describeBilling(sub(), NOW);
+  assert.equal(b.canWrite, true);
+  assert.equal(b.canSubscribe, true);
+  assert.equal(b.canManage, false);
+  assert.equal(b.trialEndsOn, "2026-12-11");
+  assert.match(b.summary, /ends on 2026-12-11 \(10 days left\)/);
+});
+
+test("billing: after the trial the server's can_write=false means the paywall", () => {
+  const b = billing.describeBilling(sub({ trial_ends_at: "2026-11-01T00:00:00Z", trial_active: false, can_write: false }), NOW);
+  assert.equal(b.canWrite, false);
+  assert.match(b.summary, /trial has ended/);
+  assert.match(b.summary, /still read/);
+});
+
+test("billing: subscribed shows Manage billing and no Subscribe; billing off is full access", () => {
+  const b = billing.describeBilling(sub({ status: "active", subscribed: true, has_billing_account: true }), NOW);
+  assert.deepEqual([b.canSubscribe, b.canManage, b.canWrite, b.status], [false, true, true, "active"]);
+  const off = billing.describeBilling(null, NOW);
+  assert.deepEqual([off.enabled, off.canWrite, off.canSubscribe], [false, true, false]);
+  const pastDue = billing.describeBilling(sub({ status: "past_due", trial_active: false, can_write: false, has_billing_account: true }), NOW);
+  assert.match(pastDue.summary, /payment failed/);
+  assert.equal(pastDue.canManage, true);
+});
+
+test("billing: the return page polls until the webhook has landed", async () => {
+  const answers = [sub(), new Error("network"), sub({ status: "incomplete" }), sub({ status: "active", subscribed: true })];
+  let calls = 0;
+  let clock = 0;
+  const result = await billing.waitForSubscription(async () => {
+    const a = answers[calls++];
+    if (a instanceof Error) throw a;
+    return a;
+  }, { intervalMs: 1000, timeoutMs: 10000, now: () => clock, sleep: async (ms) => { clock += ms; } });
+  assert.equal(result.active, true);
+  assert.equal(calls, 4);
+  assert.equal(clock, 3000);
+});
+
+test("billing: polling gives up at the deadline with the last state", async () => {
+  let clock = 0;
+  const result = await billing.waitForSubscription(async () => sub(), { intervalMs: 1000, timeoutMs: 5000, now: () => clock, sleep: async (ms) => { clock += ms; } });
+  assert.equal(result.active, false);
+  assert.equal(result.subscription.status, "none");
+  assert.equal(clock, 5000);
+});
+
+test("balance chart: bars scale to the largest balance, negatives flagged, zero is empty", () => {
+  const bars = chart.barLayout([
+    { name: "Bank", type: "asset", balance_cents: 10000 },
+    { name: "Card", type: "liability", balance_cents: -5000 },
+    { name: "Idle", type: "asset", balance_cents: 0 },
+  ], { width: 500, labelWidth: 100 });
+  assert.deepEqual(bars.map((b) => b.width), [300, 150, 0]);
+  assert.deepEqual(bars.map((b) => b.negative), [false, true, false]);
+  assert.deepEqual(bars.map((b) => b.y), [0, 32, 64]);
+  assert.deepEqual(chart.barLayout([{ name: "A", type: "asset", balance_cents: 0 }]).map((b) => b.width), [0]);
 });

@@ -2,7 +2,7 @@
 //! `main` parses them, tests fill them in with test values, and [`crate::startup::build`] is
 //! the one place they become a running app.
 //!
-//! Secrets (`DATABASE_URL`, `JWT_SECRET`, `STRIPE_WEBHOOK_SECRET`) are declared with
+//! Secrets (`DATABASE_URL`, `JWT_SECRET`, `STRIPE_WEBHOOK_SECRET`, `STRIPE_API_KEY`) are declared with
 //! `hide_env_values`, so `--help` and start-up errors never print them, and are held as
 //! [`SecretString`] / [`DatabaseUrl`] so a stray `{:?}` cannot leak them either. Placeholders and
 //! the published local defaults ([`crate::known_secrets`]) are refused at start unless
@@ -70,8 +70,40 @@ pub struct Settings {
           value_parser = parse_secret)]
     pub stripe_webhook_secret: Option<SecretString>,
 
+    /// Stripe secret API key (`sk_...`) for Checkout and the customer portal; required while
+    /// subscriptions are enabled.
+    #[arg(long, env = "STRIPE_API_KEY", hide_env_values = true,
+          value_parser = parse_secret)]
+    pub stripe_api_key: Option<SecretString>,
+
+    /// The Stripe Price (`price_...`) a subscription is for; required while subscriptions are
+    /// enabled.
+    #[arg(long, env = "STRIPE_PRICE_ID", value_parser = parse_price_id)]
+    pub stripe_price_id: Option<String>,
+
+    /// Base URL of the Stripe API (a local stand-in in tests).
+    #[arg(long, env = "STRIPE_API_BASE", default_value = "https://api.stripe.com",
+          value_parser = parse_http_url)]
+    pub stripe_api_base: reqwest::Url,
+
+    /// How long a Stripe API call may take before the request answers 502.
+    #[arg(long, env = "STRIPE_API_TIMEOUT", default_value = "10s",
+          value_parser = service_runtime::config::parse_duration)]
+    pub stripe_api_timeout: Duration,
+
+    /// Where the app (the SPA) is served, e.g. `https://app.example.com`: Stripe sends the
+    /// browser back under it. Required while subscriptions are enabled.
+    #[arg(long, env = "APP_URL", value_parser = parse_http_url)]
+    pub app_url: Option<reqwest::Url>,
+
+    /// Days after sign-up during which a user may write without a subscription (0: none).
+    #[arg(long, env = "TRIAL_DAYS", default_value_t = 14,
+          value_parser = clap::value_parser!(u32).range(0..=3650))]
+    pub trial_days: u32,
+
     /// Accept placeholder and published local-only secrets (JWT_SECRET, STRIPE_WEBHOOK_SECRET,
-    /// the DATABASE_URL password). For local development only: production never sets it.
+    /// STRIPE_API_KEY, the DATABASE_URL password). For local development only: production never
+    /// sets it.
     #[arg(long, env = "ALLOW_INSECURE_DEFAULTS", default_value_t = false, action = ArgAction::Set,
           value_parser = clap::builder::BoolishValueParser::new())]
     pub allow_insecure_defaults: bool,
@@ -131,35 +163,56 @@ pub use service_runtime::healthcheck::ServiceCommand as Command;
 impl Settings {
     /// Checks the rules clap cannot express; the error is one line naming the setting.
     pub fn validate(&self) -> Result<(), String> {
-        if self.subscriptions_enabled && self.stripe_webhook_secret.is_none() {
-            return Err(
-                "--stripe-webhook-secret (env STRIPE_WEBHOOK_SECRET) is required while \
-                        SUBSCRIPTIONS_ENABLED is true"
-                    .into(),
-            );
-        }
         if !self.allow_insecure_defaults {
             self.refuse_known_secrets()?;
         }
-        Ok(())
+        if !self.subscriptions_enabled {
+            return Ok(());
+        }
+        let missing = [
+            (
+                "stripe-webhook-secret",
+                "STRIPE_WEBHOOK_SECRET",
+                self.stripe_webhook_secret.is_none(),
+            ),
+            (
+                "stripe-api-key",
+                "STRIPE_API_KEY",
+                self.stripe_api_key.is_none(),
+            ),
+            (
+                "stripe-price-id",
+                "STRIPE_PRICE_ID",
+                self.stripe_price_id.is_none(),
+            ),
+            ("app-url", "APP_URL", self.app_url.is_none()),
+        ];
+        match missing.iter().find(|(_, _, absent)| *absent) {
+            Some((flag, env, _)) => Err(format!(
+                "--{flag} (env {env}) is required while SUBSCRIPTIONS_ENABLED is true"
+            )),
+            None => Ok(()),
+        }
     }
 
     /// Every secret setting, checked against [`known_secrets`]: the first known one is the error.
     fn refuse_known_secrets(&self) -> Result<(), String> {
-        if let Some(secret) = &self.jwt_secret {
-            known_secrets::check("--jwt-secret (env JWT_SECRET)", secret)?;
-        }
-        if let Some(secret) = &self.stripe_webhook_secret {
-            known_secrets::check(
+        let secrets = [
+            ("--jwt-secret (env JWT_SECRET)", self.jwt_secret.as_ref()),
+            (
                 "--stripe-webhook-secret (env STRIPE_WEBHOOK_SECRET)",
-                secret,
-            )?;
-        }
-        if let Some(password) = self.database_url.as_ref().and_then(DatabaseUrl::password) {
-            known_secrets::check(
+                self.stripe_webhook_secret.as_ref(),
+            ),
+            ("--stripe-api-key (env STRIPE_API_KEY)", self.stripe_api_key.as_ref()),
+            (
                 "the password in --database-url (env DATABASE_URL)",
-                password,
-            )?;
+                self.database_url.as_ref().and_then(DatabaseUrl::password),
+            ),
+        ];
+        for (setting, secret) in secrets {
+            if let Some(secret) = secret {
+                known_secrets::check(setting, secret)?;
+            }
         }
         Ok(())
     }
@@ -194,6 +247,25 @@ fn parse_hash_wait(s: &str) -> Result<Duration, String> {
     Ok(wait)
 }
 
+/// An absolute http(s) URL (`STRIPE_API_BASE`, `APP_URL`).
+fn parse_http_url(s: &str) -> Result<reqwest::Url, String> {
+    let url = reqwest::Url::parse(s.trim()).map_err(|e| format!("not a URL ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err("must be an http:// or https:// URL with a host".into());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("must not have a query or fragment".into());
+    }
+    Ok(url)
+}
+
+fn parse_price_id(s: &str) -> Result<String, String> {
+    if s.is_empty() || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err("must be a Stripe price id such as price_1Abc...".into());
+    }
+    Ok(s.to_string())
+}
+
 fn parse_secret(s: &str) -> Result<SecretString, String> {
     if s.is_empty() {
         return Err("must not be empty".into());
@@ -225,16 +297,46 @@ mod tests {
     }
 
     #[test]
-    fn webhook_secret_required_only_with_subscriptions() {
+    fn stripe_settings_required_only_with_subscriptions() {
         let base = ["backend", "--database-url", DB, "--jwt-secret", KEY];
-        let cli = try_parse_from::<Cli, _, _>(base)
+        let full = [
+            (
+                "--stripe-webhook-secret",
+                "whsec_x",
+                "STRIPE_WEBHOOK_SECRET",
+            ),
+            ("--stripe-api-key", "sk_test_x", "STRIPE_API_KEY"),
+            ("--stripe-price-id", "price_x", "STRIPE_PRICE_ID"),
+            ("--app-url", "https://app.example.com", "APP_URL"),
+        ];
+        // Each one missing is named on its own.
+        for skip in 0..full.len() {
+            let mut args = base.to_vec();
+            for (i, (flag, value, _)) in full.iter().enumerate() {
+                if i != skip {
+                    args.extend([*flag, *value]);
+                }
+            }
+            let cli = try_parse_from::<Cli, _, _>(args)
+                .map_err(|_| ())
+                .expect("parses");
+            let line = cli.settings.validate().expect_err("incomplete");
+            assert!(line.contains(full[skip].2), "{line}");
+            assert!(!line.contains('\n'), "{line}");
+        }
+        let mut args = base.to_vec();
+        for (flag, value, _) in full {
+            args.extend([flag, value]);
+        }
+        let cli = try_parse_from::<Cli, _, _>(args)
             .map_err(|_| ())
             .expect("parses");
-        assert!(cli
-            .settings
-            .validate()
-            .expect_err("needs secret")
-            .contains("STRIPE_WEBHOOK_SECRET"));
+        assert!(cli.settings.validate().is_ok());
+        assert_eq!(
+            cli.settings.stripe_api_base.as_str(),
+            "https://api.stripe.com/"
+        );
+        assert_eq!(cli.settings.trial_days, 14);
         let mut off = base.to_vec();
         off.extend(["--subscriptions-enabled", "false"]);
         let cli = try_parse_from::<Cli, _, _>(off)
@@ -278,6 +380,37 @@ mod tests {
     }
 
     #[test]
+    fn bad_billing_urls_and_ids_name_the_setting() {
+        let base = ["backend", "--database-url", DB, "--jwt-secret", KEY];
+        for (flag, value, env) in [
+            ("--app-url", "app.example.com", "APP_URL"),
+            ("--app-url", "ftp://app.example.com", "APP_URL"),
+            ("--stripe-api-base", "not a url", "STRIPE_API_BASE"),
+            ("--stripe-price-id", "price x", "STRIPE_PRICE_ID"),
+            ("--trial-days", "5000", "TRIAL_DAYS"),
+        ] {
+            let mut args = base.to_vec();
+            args.extend([flag, value]);
+            let line = invalid(&args);
+            assert!(line.contains(env), "{flag} {value}: {line}");
+        }
+    }
+
+    #[test]
+    fn an_empty_stripe_key_names_the_setting() {
+        let line = invalid(&[
+            "backend",
+            "--database-url",
+            DB,
+            "--jwt-secret",
+            KEY,
+            "--stripe-api-key",
+            "",
+        ]);
+        assert!(line.contains("STRIPE_API_KEY"), "{line}");
+    }
+
+    #[test]
     fn debug_output_never_shows_a_secret() {
         let cli = try_parse_from::<Cli, _, _>([
             "backend",
@@ -305,6 +438,8 @@ mod tests {
             KEY,
             "--stripe-webhook-secret",
             "__WEBHOOK_SECRET_VALUE__",
+            "--subscriptions-enabled",
+            "false",
         ];
         let cli = try_parse_from::<Cli, _, _>(base)
             .map_err(|_| ())

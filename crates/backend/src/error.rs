@@ -41,6 +41,13 @@ pub enum ApiError {
     /// More work than the server takes on at once (password hashing): 503, retry shortly.
     #[error("the server is busy; retry in {retry_after_secs} s")]
     Overloaded { retry_after_secs: u64 },
+    /// The trial has ended and there is no active subscription: writes answer 402.
+    #[error("your trial has ended: subscribe to add or change data (reading and exporting stay available)")]
+    PaymentRequired,
+    /// A Stripe API call failed: 502. The cause is logged; the client learns nothing about it
+    /// (no key, no Stripe message).
+    #[error("the payment provider could not handle the request; please try again later")]
+    PaymentProvider(#[source] crate::stripe::StripeError),
     #[error("the database is unavailable")]
     DatabaseUnavailable(#[source] sqlx::Error),
     /// Start-up: the database lacks the schema this build expects (the migration has not run).
@@ -73,6 +80,8 @@ impl ApiError {
             ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
             ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::Overloaded { .. } => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
+            ApiError::PaymentRequired => (StatusCode::PAYMENT_REQUIRED, "subscription_required"),
+            ApiError::PaymentProvider(_) => (StatusCode::BAD_GATEWAY, "payment_provider_error"),
             ApiError::DatabaseUnavailable(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
             }
@@ -108,6 +117,15 @@ impl IntoResponse for ApiError {
             }
             ApiError::DatabaseUnavailable(e) => {
                 tracing::warn!(error = %e, "database unavailable")
+            }
+            ApiError::PaymentProvider(e) => {
+                let mut chain = e.to_string();
+                let mut cause = std::error::Error::source(e);
+                while let Some(c) = cause {
+                    chain = format!("{chain}: {c}");
+                    cause = c.source();
+                }
+                tracing::error!(error = %chain, "Stripe API call failed")
             }
             _ => {}
         }

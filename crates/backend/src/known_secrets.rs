@@ -20,10 +20,12 @@ pub const KNOWN_LOCAL_SECRETS: &[&str] = &[
     // compose/docker-compose.yml (dev stack)
     "local-dev-only-jwt-secret-0123456789abcdef",
     "whsec_local_dev_only_0123456789abcdef",
+    "sk_test_local_dev_only_0123456789",
     "ledger",
     // compose/docker-compose.production.yml (prod images on a laptop / CI)
     "local-only-jwt-secret-do-not-deploy-0123456789abcdef",
     "whsec_local_only_do_not_deploy_0123456789abcdef",
+    "sk_test_local_only_do_not_deploy_0123456789",
     "ledger-local-only",
     "ledger-app-local-only",
     // PostgreSQL images' and tutorials' defaults

@@ -17,11 +17,12 @@
 //! - [`routes`]: the handlers: auth (signup, login, me), accounts, transactions, billing.
 //! - [`auth`]: the authentication domain: password hashing (argon2id), JWTs and the
 //!   authenticated-user extractor, email normalisation, the login rate limit.
-//! - [`billing`]: the Stripe domain: [`billing::signature`], the handled events, applying an
-//!   event exactly once, the subscription state.
+//! - [`billing`]: the billing domain: checkout and portal sessions, [`billing::signature`],
+//!   the handled events (applied exactly once, in order), the trial and the subscription state.
+//! - [`stripe`]: the Stripe API client (also used by `tools`).
 //!
 //! Dependencies run one way: `startup` → (`routes`, `schema`); `routes` → (`auth`, `billing`,
-//! `state`) → `error`.
+//! `state`) → `error` → `stripe`.
 //! Migrations live in `migrations/` and are exposed as [`MIGRATOR`] for the `tools` binary:
 //! the backend itself never migrates at start; it waits for the schema ([`schema`]).
 
@@ -37,6 +38,7 @@ pub mod routes;
 pub mod schema;
 pub mod startup;
 pub mod state;
+pub mod stripe;
 
 /// The schema migrations, embedded at compile time. Run by `tools db-migrate`, never by the backend.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

@@ -116,16 +116,23 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
 }
 
 /// Every API route with CORS and the JSON fallbacks (`/healthz` and the access log are added
-/// by the server). Billing routes only while subscriptions are enabled. Until `schema` opens,
-/// every route answers 503 `schema_not_ready` (Stripe retries webhooks on 5xx, so none is lost).
+/// by the server). Billing routes, and the trial/subscription guard on writes to accounts and
+/// transactions, only while subscriptions are enabled. Until `schema` opens, every route
+/// answers 503 `schema_not_ready` (Stripe retries webhooks on 5xx, so none is lost).
 pub fn app(state: AppState, settings: &Settings, schema: Readiness) -> Router {
-    let mut router = Router::new()
-        .merge(routes::auth::router())
+    let mut data = Router::new()
         .merge(routes::accounts::router())
         .merge(routes::transactions::router());
+    let mut router = Router::new().merge(routes::auth::router());
     if settings.subscriptions_enabled {
+        // After the trial, writes need a subscription; reads never do.
+        data = data.route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            routes::billing::require_write_access,
+        ));
         router = router.merge(routes::billing::router());
     }
+    let router = router.merge(data);
     let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::list(settings.cors_allowed_origins.clone()))
         .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])

@@ -12,8 +12,10 @@ use sqlx::PgPool;
 use crate::auth::jwt::JwtKeys;
 use crate::auth::password::HashPool;
 use crate::auth::rate_limit::RateLimiter;
+use crate::billing::checkout::Checkout;
 use crate::billing::Billing;
 use crate::config::Settings;
+use crate::stripe::StripeApi;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -40,10 +42,7 @@ impl AppState {
                 JwtKeys::new(jwt_secret, settings.jwt_ttl)
                     .context("JWT_SECRET cannot be used as a signing key")?,
             ),
-            billing: Billing {
-                enabled: settings.subscriptions_enabled,
-                webhook_secret: settings.stripe_webhook_secret.clone(),
-            },
+            billing: billing(settings)?,
             login_limiter: Arc::new(RateLimiter::new(
                 settings.login_attempts_per_minute,
                 Duration::from_secs(60),
@@ -65,6 +64,36 @@ impl AppState {
             trust_forwarded_for: settings.trust_forwarded_for,
         })
     }
+}
+
+/// Billing from the settings: Stripe Checkout only while subscriptions are enabled (the
+/// settings' validation made sure the key, price and app URL are there then).
+fn billing(settings: &Settings) -> anyhow::Result<Billing> {
+    let checkout = match (
+        settings.subscriptions_enabled,
+        &settings.stripe_api_key,
+        &settings.stripe_price_id,
+        &settings.app_url,
+    ) {
+        (true, Some(key), Some(price_id), Some(app_url)) => Some(Arc::new(Checkout {
+            api: StripeApi::new(
+                &settings.stripe_api_base,
+                key.clone(),
+                concat!("ledgerly-backend/", env!("CARGO_PKG_VERSION")),
+                settings.stripe_api_timeout,
+            )
+            .context("cannot set up the Stripe API client")?,
+            price_id: price_id.clone(),
+            app_url: app_url.as_str().trim_end_matches('/').to_string(),
+        })),
+        _ => None,
+    };
+    Ok(Billing {
+        enabled: settings.subscriptions_enabled,
+        webhook_secret: settings.stripe_webhook_secret.clone(),
+        checkout,
+        trial: chrono::TimeDelta::days(i64::from(settings.trial_days)),
+    })
 }
 
 impl FromRef<AppState> for Arc<JwtKeys> {

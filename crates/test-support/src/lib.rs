@@ -9,7 +9,12 @@
 //! The same cluster serves the scripts that need a throwaway PostgreSQL (`make sqlx-prepare`,
 //! `make bench`): the `with-postgres` binary runs a command against one, so there is one way to
 //! start it.
+//!
+//! [`stripe`] is a local stand-in for the Stripe API (and its hosted pages), for the tests and,
+//! as the `stripe-stand-in` binary, for the end-to-end stack.
 #![allow(unsafe_code)] // libc::atexit / getuid / chown for the throwaway cluster.
+
+pub mod stripe;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -46,8 +46,14 @@ async fn events_stored(app: &TestApp) -> i64 {
 
 fn checkout(id: &str, user_id: &str) -> Value {
     json!({"id": id, "type": "checkout.session.completed", "data": {"object": {
-        "object": "checkout.session", "client_reference_id": user_id,
+        "object": "checkout.session", "client_reference_id": user_id, "payment_status": "paid",
         "customer": "cus_123", "subscription": "sub_123"}}})
+}
+
+/// `event` as created by Stripe at unix time `created`.
+fn at(mut event: Value, created: i64) -> Value {
+    event["created"] = json!(created);
+    event
 }
 
 fn for_customer(id: &str, kind: &str, object: Value) -> Value {
@@ -211,5 +217,128 @@ async fn subscriptions_disabled_turns_billing_off() {
     )
     .await;
     assert_eq!(events_stored(&app).await, 0);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn a_late_invoice_paid_does_not_reactivate_a_deleted_subscription() {
+    let app = spawn_app().await;
+    let (token, user_id) = app.signup("ann@example.com").await;
+    let t = now() - 100;
+    deliver(&app, &at(checkout("evt_checkout", &user_id), t)).await;
+    let deleted = for_customer(
+        "evt_deleted",
+        "customer.subscription.deleted",
+        json!({"id": "sub_123", "object": "subscription", "status": "canceled"}),
+    );
+    deliver(&app, &at(deleted, t + 20)).await;
+    // The renewal invoice was paid before the cancellation, but its event arrives after it.
+    let paid = for_customer(
+        "evt_paid_late",
+        "invoice.paid",
+        json!({"object": "invoice", "subscription": "sub_123"}),
+    );
+    let ack = deliver(&app, &at(paid, t + 10)).await;
+    assert_eq!(
+        (ack["duplicate"].as_bool(), ack["applied"].as_bool()),
+        (Some(false), Some(false))
+    );
+    assert_eq!(status(&app, &token).await["status"], "canceled");
+    // Even from the same second: canceled is final for that subscription.
+    let paid_same = for_customer(
+        "evt_paid_same",
+        "invoice.paid",
+        json!({"object": "invoice", "subscription": "sub_123"}),
+    );
+    deliver(&app, &at(paid_same, t + 20)).await;
+    assert_eq!(status(&app, &token).await["status"], "canceled");
+    assert_eq!(events_stored(&app).await, 4);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn an_older_event_does_not_overwrite_a_newer_one() {
+    let app = spawn_app().await;
+    let (token, user_id) = app.signup("ann@example.com").await;
+    let t = now() - 100;
+    deliver(&app, &at(checkout("evt_checkout", &user_id), t)).await;
+    let failed = for_customer(
+        "evt_failed",
+        "invoice.payment_failed",
+        json!({"subscription": "sub_123"}),
+    );
+    let paid = for_customer(
+        "evt_paid",
+        "invoice.paid",
+        json!({"subscription": "sub_123"}),
+    );
+    deliver(&app, &at(paid, t + 30)).await;
+    let ack = deliver(&app, &at(failed, t + 20)).await;
+    assert_eq!(ack["applied"], false);
+    assert_eq!(status(&app, &token).await["status"], "active");
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn checkout_activates_only_when_paid() {
+    let app = spawn_app().await;
+    let (token, user_id) = app.signup("ann@example.com").await;
+    let mut unpaid = checkout("evt_checkout", &user_id);
+    unpaid["data"]["object"]["payment_status"] = json!("unpaid");
+    let ack = deliver(&app, &unpaid).await;
+    assert_eq!(ack["applied"], true, "the customer is linked");
+    let s = status(&app, &token).await;
+    assert_eq!(
+        (s["status"].as_str(), s["subscribed"].as_bool()),
+        (Some("incomplete"), Some(false))
+    );
+    assert_eq!(s["has_billing_account"], true);
+    // The (delayed) payment then settles: invoice.paid finds the user by the linked customer.
+    let paid = for_customer(
+        "evt_paid",
+        "invoice.paid",
+        json!({"object": "invoice",
+        "parent": {"subscription_details": {"subscription": "sub_123"}}}),
+    );
+    deliver(&app, &paid).await;
+    assert_eq!(status(&app, &token).await["status"], "active");
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn events_that_can_never_apply_are_acknowledged_not_retried() {
+    let app = spawn_app().await;
+    let (ann, ann_id) = app.signup("ann@example.com").await;
+    let (bob, bob_id) = app.signup("bob@example.com").await;
+    deliver(&app, &checkout("evt_ann", &ann_id)).await;
+    // Bob's session names Ann's customer (a mix-up on Stripe's side): 2xx, logged, not applied.
+    let ack = deliver(&app, &checkout("evt_bob", &bob_id)).await;
+    assert_eq!(
+        (ack["applied"].as_bool(), ack["duplicate"].as_bool()),
+        (Some(false), Some(false))
+    );
+    assert!(
+        ack["skipped"]
+            .as_str()
+            .expect("reason")
+            .contains("another user"),
+        "{ack}"
+    );
+    assert_eq!(status(&app, &bob).await["status"], "none");
+    assert_eq!(status(&app, &ann).await["status"], "active");
+    // A user that does not exist, a customer nobody has, a session without a user.
+    for event in [
+        checkout("evt_ghost", "00000000-0000-0000-0000-000000000000"),
+        for_customer("evt_unknown", "invoice.paid", json!({})),
+        json!({"id": "evt_anon", "type": "checkout.session.completed", "data": {"object": {"customer": "cus_9"}}}),
+    ] {
+        let mut event = event;
+        if event["id"] == "evt_unknown" {
+            event["data"]["object"]["customer"] = json!("cus_nobody");
+        }
+        let ack = deliver(&app, &event).await;
+        assert_eq!(ack["applied"], false, "{event}: {ack}");
+    }
+    assert_eq!(events_stored(&app).await, 5);
     app.finish().await;
 }

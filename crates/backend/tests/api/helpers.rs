@@ -16,6 +16,10 @@ use tokio::task::JoinHandle;
 
 pub const WEBHOOK_SECRET: &str = "whsec_test_0123456789abcdef";
 pub const JWT_SECRET: &str = "test-jwt-secret-that-is-long-enough-0123";
+/// The Stripe key and price the test apps are configured with (and the stand-in accepts).
+pub const STRIPE_API_KEY: &str = "sk_test_backend_0123456789abcdefghij";
+pub const PRICE_ID: &str = "price_test_monthly";
+pub const APP_URL: &str = "http://localhost:3000";
 
 /// Settings for a test app; `Default` is billing on, generous login and sign-up limits.
 pub struct Options {
@@ -26,6 +30,11 @@ pub struct Options {
     pub password_hash_wait: Duration,
     pub trust_forwarded_for: bool,
     pub acquire_timeout: Duration,
+    /// `STRIPE_API_BASE`; by default a closed loopback port (tests that call Stripe start a
+    /// stand-in and pass its base).
+    pub stripe_api_base: String,
+    pub stripe_api_timeout: Duration,
+    pub trial_days: u32,
 }
 
 impl Default for Options {
@@ -38,6 +47,9 @@ impl Default for Options {
             password_hash_wait: Duration::from_secs(2),
             trust_forwarded_for: false,
             acquire_timeout: Duration::from_secs(5),
+            stripe_api_base: format!("http://127.0.0.1:{}", test_support::free_port()),
+            stripe_api_timeout: Duration::from_secs(5),
+            trial_days: 14,
         }
     }
 }
@@ -78,6 +90,12 @@ fn settings(url: &str, options: Options) -> Settings {
         jwt_secret: Some(SecretString::from(JWT_SECRET)),
         jwt_ttl: Duration::from_secs(3600),
         stripe_webhook_secret: Some(SecretString::from(WEBHOOK_SECRET)),
+        stripe_api_key: Some(SecretString::from(STRIPE_API_KEY)),
+        stripe_price_id: Some(PRICE_ID.into()),
+        stripe_api_base: options.stripe_api_base.parse().expect("stripe base"),
+        stripe_api_timeout: options.stripe_api_timeout,
+        app_url: Some(APP_URL.parse().expect("app url")),
+        trial_days: options.trial_days,
         allow_insecure_defaults: false,
         subscriptions_enabled: options.subscriptions_enabled,
         cors_allowed_origins: vec!["http://localhost:3000".parse().expect("origin")],

@@ -4,6 +4,7 @@
 mod accounts;
 mod auth;
 mod billing;
+mod checkout;
 mod helpers;
 mod known_secrets;
 mod resilience;

@@ -1,10 +1,12 @@
 // Ledgerly web app: a History-API router and one view per route. Every piece
 // of data from the API is rendered with textContent (see dom.js).
 
-import { api, ApiError, session, setUnauthorizedHandler } from "./api.a1b0aa9944.js";
+import { api, ApiError, session, setUnauthorizedHandler } from "./api.aa69343699.js";
 import { apiUrl } from "./config.1a53501da6.js";
 import { h, clear, showMessage } from "./dom.52616fb354.js";
 import { formatCents, parseAmountToCents, AmountError } from "./money.3c32589c3a.js";
+import { describeBilling, waitForSubscription } from "./billing.0728fd6e43.js";
+import { balanceChart } from "./chart.2f28d8861e.js";
 
 const ACCOUNT_TYPES = ["asset", "liability", "income", "expense"];
 const PAGE_SIZE = 50;
@@ -15,6 +17,8 @@ const routes = {
   "/accounts": { title: "Accounts", view: accountsView },
   "/transactions": { title: "Transactions", view: transactionsView },
   "/billing": { title: "Billing", view: billingView },
+  "/billing/success": { title: "Subscribed", view: checkoutReturnView("success") },
+  "/billing/cancel": { title: "Checkout canceled", view: checkoutReturnView("cancel") },
 };
 
 const main = document.getElementById("main");
@@ -164,6 +168,38 @@ function isAbort(err) {
   return err && err.name === "AbortError";
 }
 
+// The server's billing state; null when billing is off there (the routes answer 404).
+async function loadBilling() {
+  try {
+    return await api.subscription();
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) return null;
+    throw err;
+  }
+}
+
+// After the trial without a subscription the server refuses writes (402): say so above the
+// page and disable its forms, leaving everything readable.
+function paywall(section, forms, signal) {
+  loadBilling().then((sub) => {
+    if (signal.aborted) return;
+    const billing = describeBilling(sub);
+    if (billing.canWrite) return;
+    for (const form of forms) {
+      form.querySelectorAll("input, select, textarea, button").forEach((el) => { el.disabled = true; });
+      form.classList.add("locked");
+    }
+    const banner = h(
+      "div",
+      { class: "card paywall", id: "paywall", role: "status" },
+      h("h2", { text: "Subscribe to keep adding and changing data" }),
+      h("p", { text: billing.summary }),
+      h("a", { href: "/billing", class: "button", dataset: { link: "" } }, "Go to Billing"),
+    );
+    section.insertBefore(banner, section.children[1] || null);
+  }).catch(() => {});
+}
+
 // ---------------------------------------------------------------------------
 // Views
 // ---------------------------------------------------------------------------
@@ -248,6 +284,7 @@ function accountsView(signal) {
   );
   const empty = h("p", { class: "empty", hidden: true, text: "No accounts yet. Add your bank account, a card, and an income and expense account to start." });
   const loading = h("p", { class: "loading", text: "Loading accounts…" });
+  const chart = h("figure", { class: "card chart", id: "balance-chart", hidden: true }, h("figcaption", { text: "Balances" }));
 
   const name = h("input", { type: "text", name: "name", maxlength: 200, required: true, autocomplete: "off" });
   const type = h("select", { name: "type", required: true }, ACCOUNT_TYPES.map((t) => h("option", { value: t, text: typeLabel(t) })));
@@ -279,6 +316,9 @@ function accountsView(signal) {
       items.forEach((a) => tbody.append(row(a)));
       empty.hidden = items.length > 0;
       table.hidden = items.length === 0;
+      chart.querySelector("svg")?.remove();
+      chart.append(balanceChart(items));
+      chart.hidden = items.length === 0;
     } catch (err) {
       if (!isAbort(err)) showMessage(message, errorText(err));
     } finally {
@@ -310,7 +350,9 @@ function accountsView(signal) {
 
   table.hidden = true;
   load();
-  return h("section", {}, h("h1", { text: "Accounts" }), message, loading, empty, h("div", { class: "table-scroll" }, table), form);
+  const section = h("section", {}, h("h1", { text: "Accounts" }), message, loading, empty, h("div", { class: "table-scroll" }, table), chart, form);
+  paywall(section, [form], signal);
+  return section;
 }
 
 function transactionsView(signal) {
@@ -500,43 +542,64 @@ function transactionsView(signal) {
     }
   })();
 
-  return h("section", {}, h("h1", { text: "Transactions" }), form, filterForm, message, h("div", { class: "table-scroll" }, table), empty, more);
+  const section = h("section", {}, h("h1", { text: "Transactions" }), form, filterForm, message, h("div", { class: "table-scroll" }, table), empty, more);
+  paywall(section, [form], signal);
+  return section;
 }
 
 function billingView(signal) {
   const message = messageRegion();
   const status = h("dl", { class: "card status", hidden: true });
+  const actions = h("div", { class: "actions", hidden: true });
   const loading = h("p", { class: "loading", text: "Loading your subscription…" });
+
+  // Both buttons ask the server for a Stripe URL and send the browser there.
+  function stripeButton(label, busyLabel, call, id) {
+    const button = h("button", { type: "button", class: "button", id }, label);
+    button.addEventListener("click", async () => {
+      showMessage(message, "");
+      busy(button, true, busyLabel);
+      try {
+        const { url } = await call();
+        if (typeof url !== "string" || !/^https?:\/\//.test(url)) {
+          throw new ApiError(502, "bad_response", "The server sent an unexpected answer.");
+        }
+        location.assign(url);
+      } catch (err) {
+        busy(button, false);
+        showMessage(message, errorText(err));
+      }
+    });
+    return button;
+  }
+
   (async () => {
     try {
-      const sub = await api.subscription();
+      const sub = await loadBilling();
       if (signal.aborted) return;
-      const subscribed = Boolean(sub && sub.subscribed);
-      const state = sub && typeof sub.status === "string" && sub.status ? sub.status : subscribed ? "active" : "none";
+      const billing = describeBilling(sub);
       status.append(
         h("dt", { text: "Status" }),
-        h("dd", {}, h("span", { class: `tag tag-${subscribed ? "ok" : "warn"}`, text: state.replace(/_/g, " ") })),
+        h("dd", {}, h("span", { class: `tag tag-${billing.subscribed ? "ok" : "warn"}`, id: "billing-status", text: billing.status.replace(/_/g, " ") })),
         h("dt", { text: "Access" }),
-        h("dd", { text: subscribed ? "Your subscription is active: everything is unlocked." : "You are not subscribed. Pick a plan to keep using Ledgerly after your trial." }),
+        h("dd", { id: "billing-summary", text: billing.summary }),
       );
+      if (billing.enabled && !billing.subscribed && billing.trialEndsOn) {
+        status.append(h("dt", { text: billing.trialActive ? "Trial ends on" : "Trial ended on" }), h("dd", { id: "trial-end", text: billing.trialEndsOn }));
+      }
       if (sub && sub.current_period_end) {
         status.append(h("dt", { text: "Renews on" }), h("dd", { text: String(sub.current_period_end).slice(0, 10) }));
       }
-      status.hidden = false;
-    } catch (err) {
-      if (isAbort(err)) return;
-      if (err instanceof ApiError && err.status === 404) {
-        // SUBSCRIPTIONS_ENABLED=false unmounts the billing routes: everyone has full access.
-        status.append(
-          h("dt", { text: "Status" }),
-          h("dd", {}, h("span", { class: "tag tag-ok", text: "included" })),
-          h("dt", { text: "Access" }),
-          h("dd", { text: "Billing is turned off on this server: every account has full access." }),
-        );
-        status.hidden = false;
-      } else {
-        showMessage(message, errorText(err));
+      if (billing.canSubscribe && billing.enabled) {
+        actions.append(stripeButton("Subscribe", "Opening checkout…", api.checkout, "subscribe"));
       }
+      if (billing.canManage) {
+        actions.append(stripeButton("Manage billing", "Opening the billing portal…", api.portal, "manage-billing"));
+      }
+      status.hidden = false;
+      actions.hidden = actions.children.length === 0;
+    } catch (err) {
+      if (!isAbort(err)) showMessage(message, errorText(err));
     } finally {
       loading.remove();
     }
@@ -548,8 +611,39 @@ function billingView(signal) {
     message,
     loading,
     status,
+    actions,
     h("p", { class: "hint", text: "Payments are handled securely by Stripe; Ledgerly never sees your card number." }),
   );
+}
+
+// Where Stripe Checkout sends the browser back. The webhook that activates the subscription may
+// land a moment after the redirect, so the success page asks the server until it has.
+function checkoutReturnView(outcome) {
+  return function view(signal) {
+    const success = outcome === "success";
+    const message = messageRegion();
+    const state = h("p", { id: "checkout-state", class: "loading", text: success ? "Confirming your payment with Stripe…" : "Checking your subscription…" });
+    const next = h("p", { hidden: true }, h("a", { href: "/accounts", class: "button", dataset: { link: "" } }, "Go to your accounts"), " ", h("a", { href: "/billing", dataset: { link: "" } }, "Billing"));
+    (async () => {
+      const { subscription, active } = await waitForSubscription(loadBilling, {
+        timeoutMs: success ? 30000 : 0, signal,
+      });
+      if (signal.aborted) return;
+      state.classList.remove("loading");
+      if (active) {
+        state.dataset.state = "active";
+        state.textContent = "Your subscription is active. Thank you!";
+      } else if (success) {
+        state.dataset.state = "pending";
+        state.textContent = "Stripe has not confirmed the payment yet. It can take a minute: reload this page, or check Billing later.";
+      } else {
+        state.dataset.state = subscription === null ? "included" : "canceled";
+        state.textContent = "Checkout was canceled: nothing was charged. You can subscribe any time from Billing.";
+      }
+      next.hidden = false;
+    })().catch((err) => { if (!isAbort(err)) showMessage(message, errorText(err)); });
+    return h("section", { class: "narrow" }, h("h1", { text: success ? "Welcome aboard" : "Checkout canceled" }), message, state, next);
+  };
 }
 
 function notFoundView() {

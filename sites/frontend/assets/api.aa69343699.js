@@ -108,4 +108,6 @@ export const api = {
   transactions: (query) => request("GET", "/transactions", { query }).then(itemsOf),
   createTransaction: (tx) => request("POST", "/transactions", { body: tx }),
   subscription: () => request("GET", "/billing/subscription"),
+  checkout: () => request("POST", "/billing/checkout"),
+  portal: () => request("POST", "/billing/portal"),
 };
