@@ -203,7 +203,10 @@ impl Settings {
                 "--stripe-webhook-secret (env STRIPE_WEBHOOK_SECRET)",
                 self.stripe_webhook_secret.as_ref(),
             ),
-            ("--stripe-api-key (env STRIPE_API_KEY)", self.stripe_api_key.as_ref()),
+            (
+                "--stripe-api-key (env STRIPE_API_KEY)",
+                self.stripe_api_key.as_ref(),
+            ),
             (
                 "the password in --database-url (env DATABASE_URL)",
                 self.database_url.as_ref().and_then(DatabaseUrl::password),
@@ -302,10 +305,10 @@ mod tests {
         let full = [
             (
                 "--stripe-webhook-secret",
-                "whsec_x",
+                "whsec_5f2b8e1c9a7d4f30",
                 "STRIPE_WEBHOOK_SECRET",
             ),
-            ("--stripe-api-key", "sk_test_x", "STRIPE_API_KEY"),
+            ("--stripe-api-key", "sk_test_51HxYzAbCd", "STRIPE_API_KEY"),
             ("--stripe-price-id", "price_x", "STRIPE_PRICE_ID"),
             ("--app-url", "https://app.example.com", "APP_URL"),
         ];

@@ -19,6 +19,9 @@ fn backend(overrides: &[(&str, &str)]) -> Command {
         .env("DATABASE_URL", REAL_DB)
         .env("JWT_SECRET", REAL_JWT)
         .env("STRIPE_WEBHOOK_SECRET", REAL_WEBHOOK)
+        .env("STRIPE_API_KEY", "sk_test_51HxYzAbCdEfGhIjKlMnOpQr")
+        .env("STRIPE_PRICE_ID", "price_1NvXyZ")
+        .env("APP_URL", "http://localhost:3000")
         .env("LOG_FORMAT", "json");
     for (k, v) in overrides {
         cmd.env(k, v);
@@ -51,6 +54,7 @@ fn each_placeholder_or_published_default_stops_the_start_with_one_line_naming_it
             "__JWT_SECRET_VALUE_PLEASE_REPLACE_0123__",
             "__JWT_SECRET_VALUE",
         ),
+        ("STRIPE_API_KEY", "sk_test_changeme", "sk_test_changeme"),
         // The compose files' local-only defaults.
         (
             "JWT_SECRET",
