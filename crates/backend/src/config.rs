@@ -123,10 +123,17 @@ pub struct Settings {
     )]
     pub cors_allowed_origins: Vec<HeaderValue>,
 
-    /// Login attempts allowed per client address per minute (then 429).
+    /// Login attempts allowed per client address per minute (then 429). IPv6 clients are
+    /// counted by their /64.
     #[arg(long, env = "LOGIN_ATTEMPTS_PER_MINUTE", default_value_t = 10,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub login_attempts_per_minute: u32,
+
+    /// Login attempts allowed per account (email) per minute, from all addresses together
+    /// (then 429): the limit on guessing one password from many addresses.
+    #[arg(long, env = "LOGIN_ATTEMPTS_PER_ACCOUNT_PER_MINUTE", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub login_attempts_per_account_per_minute: u32,
 
     /// Sign-up attempts allowed per client address per minute (then 429).
     #[arg(long, env = "SIGNUP_ATTEMPTS_PER_MINUTE", default_value_t = 10,
@@ -150,6 +157,13 @@ pub struct Settings {
     #[arg(long, env = "TRUST_FORWARDED_FOR", default_value_t = false, action = ArgAction::Set,
           value_parser = clap::builder::BoolishValueParser::new())]
     pub trust_forwarded_for: bool,
+
+    /// Seconds a request may take from its head to its answer (body, database, hashing
+    /// included); then it is answered `503 request_timeout` with Retry-After. Keep it below
+    /// SHUTDOWN_TIMEOUT_SECONDS so a drain never cuts a request off unanswered.
+    #[arg(long = "request-timeout-seconds", env = "REQUEST_TIMEOUT_SECONDS", default_value = "15",
+          value_parser = service_runtime::config::parse_positive_seconds)]
+    pub request_timeout: Duration,
 
     #[command(flatten)]
     pub serve: ServeArgs,

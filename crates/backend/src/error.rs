@@ -50,6 +50,9 @@ pub enum ApiError {
     PaymentProvider(#[source] crate::stripe::StripeError),
     #[error("the database is unavailable")]
     DatabaseUnavailable(#[source] sqlx::Error),
+    /// The handler did not finish within `REQUEST_TIMEOUT_SECONDS`: 503, retry shortly.
+    #[error("the request took longer than {seconds} s")]
+    Timeout { seconds: u64 },
     /// Start-up: the database lacks the schema this build expects (the migration has not run).
     #[error("starting: waiting for the database schema to be migrated")]
     SchemaNotReady,
@@ -85,6 +88,7 @@ impl ApiError {
             ApiError::DatabaseUnavailable(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
             }
+            ApiError::Timeout { .. } => (StatusCode::SERVICE_UNAVAILABLE, "request_timeout"),
             ApiError::SchemaNotReady => (StatusCode::SERVICE_UNAVAILABLE, "schema_not_ready"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }
@@ -118,6 +122,9 @@ impl IntoResponse for ApiError {
             ApiError::DatabaseUnavailable(e) => {
                 tracing::warn!(error = %e, "database unavailable")
             }
+            ApiError::Timeout { seconds } => {
+                tracing::warn!(timeout_seconds = seconds, "request timed out")
+            }
             ApiError::PaymentProvider(e) => {
                 let mut chain = e.to_string();
                 let mut cause = std::error::Error::source(e);
@@ -149,7 +156,7 @@ impl IntoResponse for ApiError {
                     .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
             // Every 503 says when to come back: the pool waited its acquire timeout already.
-            ApiError::DatabaseUnavailable(_) => {
+            ApiError::DatabaseUnavailable(_) | ApiError::Timeout { .. } => {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

@@ -5,8 +5,10 @@
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use service_runtime::server::deadlines::BodyTimeout;
 
 use crate::error::ApiError;
 
@@ -42,6 +44,14 @@ impl From<JsonRejection> for ApiError {
             }
             JsonRejection::JsonSyntaxError(_) => "malformed_json",
             JsonRejection::MissingJsonContentType(_) => "unsupported_media_type",
+            // The client did not send the body in time (BODY_READ_TIMEOUT_SECONDS).
+            _ if caused_by::<BodyTimeout>(&r) => {
+                return ApiError::BadRequest {
+                    status: StatusCode::REQUEST_TIMEOUT,
+                    code: "body_timeout",
+                    message: BodyTimeout.to_string(),
+                };
+            }
             _ => "bad_body",
         };
         ApiError::BadRequest {
@@ -53,6 +63,18 @@ impl From<JsonRejection> for ApiError {
 }
 
 type PathError = serde_path_to_error::Error<serde_json::Error>;
+
+/// Whether `err` or one of its causes is an `E`.
+fn caused_by<E: std::error::Error + 'static>(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(err);
+    while let Some(e) = cause {
+        if e.is::<E>() {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
 
 /// The `serde_path_to_error` error axum's `Json` keeps as the cause of a data error.
 fn path_error(r: &JsonRejection) -> Option<&PathError> {

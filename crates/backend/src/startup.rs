@@ -5,6 +5,7 @@
 //! once, readiness once the database has the schema this build expects.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::extract::{Request, State};
@@ -136,12 +137,19 @@ pub fn app(state: AppState, settings: &Settings, schema: Readiness) -> Router {
     let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::list(settings.cors_allowed_origins.clone()))
         .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]);
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        // The next page of `GET /accounts`.
+        .expose_headers([header::LINK]);
+    let timeout = settings.request_timeout;
     router
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .with_state(state)
         .layer(middleware::from_fn_with_state(schema, require_schema))
+        // Inside CORS, so a browser can read the 503 as well.
+        .layer(middleware::from_fn(move |req, next| {
+            with_timeout(timeout, req, next)
+        }))
         .layer(cors)
 }
 
@@ -151,5 +159,17 @@ async fn require_schema(State(schema): State<Readiness>, request: Request, next:
         next.run(request).await
     } else {
         ApiError::SchemaNotReady.into_response()
+    }
+}
+
+/// Answers `503 request_timeout` for a request that takes longer than `timeout` (the handler's
+/// future is dropped: a database query in flight is cancelled with it).
+async fn with_timeout(timeout: Duration, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(timeout, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Timeout {
+            seconds: timeout.as_secs(),
+        }
+        .into_response(),
     }
 }

@@ -22,7 +22,10 @@ pub struct AppState {
     pub pool: PgPool,
     pub jwt: Arc<JwtKeys>,
     pub billing: Billing,
+    /// Login attempts per client address.
     pub login_limiter: Arc<RateLimiter>,
+    /// Login attempts per account, from any address.
+    pub login_account_limiter: Arc<RateLimiter>,
     pub signup_limiter: Arc<RateLimiter>,
     pub password_hashes: Arc<HashPool>,
     /// Key the login limit on the last `X-Forwarded-For` entry (behind a trusted proxy only).
@@ -45,6 +48,10 @@ impl AppState {
             billing: billing(settings)?,
             login_limiter: Arc::new(RateLimiter::new(
                 settings.login_attempts_per_minute,
+                Duration::from_secs(60),
+            )),
+            login_account_limiter: Arc::new(RateLimiter::new(
+                settings.login_attempts_per_account_per_minute,
                 Duration::from_secs(60),
             )),
             signup_limiter: Arc::new(RateLimiter::new(

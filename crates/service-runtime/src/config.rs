@@ -165,6 +165,14 @@ pub fn parse_seconds(input: &str) -> Result<Duration, String> {
     }
 }
 
+/// [`parse_seconds`], at least 1: for timeouts, where 0 would refuse everything.
+pub fn parse_positive_seconds(input: &str) -> Result<Duration, String> {
+    match parse_seconds(input)? {
+        d if d.is_zero() => Err("must be at least 1".into()),
+        d => Ok(d),
+    }
+}
+
 /// Exit code for a binary whose main work failed: prints the error and its causes on one line.
 pub fn report_failure(err: &anyhow::Error) -> ExitCode {
     eprintln!("error: {}", chain(err));

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::auth::email::Email;
 use crate::auth::jwt::AuthUser;
-use crate::auth::rate_limit::RateLimiter;
+use crate::auth::rate_limit::{Key, RateLimiter};
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::state::AppState;
@@ -117,7 +117,8 @@ fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trust_forwarded_for: boo
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
 }
 
-/// Counts one attempt by the caller against `limiter`: 429 with Retry-After when over it.
+/// Counts one attempt by the caller's address against `limiter`: 429 with Retry-After when
+/// over it.
 fn count_attempt(
     state: &AppState,
     limiter: &RateLimiter,
@@ -126,8 +127,12 @@ fn count_attempt(
 ) -> Result<(), ApiError> {
     let peer = connect_info.map(|Extension(ConnectInfo(addr))| addr.ip());
     let client = client_ip(peer, headers, state.trust_forwarded_for);
+    count(limiter, Key::addr(client))
+}
+
+fn count(limiter: &RateLimiter, key: Key) -> Result<(), ApiError> {
     limiter
-        .check(client)
+        .check(key)
         .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })
 }
 
@@ -141,6 +146,10 @@ async fn login(
 
     // An address that cannot be valid cannot have an account: same answer as a wrong password.
     let email = Email::parse(&body.email).ok();
+    if let Some(email) = &email {
+        let limiter = &state.login_account_limiter;
+        count(limiter, limiter.account_key(email.as_str()))?;
+    }
     let user = match &email {
         Some(email) => {
             sqlx::query!(

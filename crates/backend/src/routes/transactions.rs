@@ -3,12 +3,17 @@
 //! Lists are newest first (`date DESC, id DESC`) with keyset pagination: the opaque `cursor` is
 //! the (date, id) of the last row of the previous page, so pages stay stable while rows are added
 //! and a late page costs the same as the first (it is an index range scan, not an OFFSET).
+//!
+//! Bounds on what is stored: `1 <= amount_cents <=` [`MAX_AMOUNT_CENTS`] (10^12 cents, ten
+//! billion in the currency), so that even millions of transactions cannot make an account's
+//! balance overflow a 64-bit integer; dates from [`MIN_DATE`] to [`MAX_DATE`]. Anything outside
+//! answers `422 validation_failed` naming the field.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -21,6 +26,11 @@ use crate::state::AppState;
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 200;
 const MAX_DESCRIPTION_CHARS: usize = 1000;
+/// Largest amount of one transaction: 10^12 cents.
+pub const MAX_AMOUNT_CENTS: i64 = 1_000_000_000_000;
+/// Earliest and latest date a transaction may have.
+pub const MIN_DATE: &str = "1900-01-01";
+pub const MAX_DATE: &str = "2200-12-31";
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -79,6 +89,18 @@ fn parse_date(field: &'static str, s: &str) -> Result<NaiveDate, ApiError> {
         .map_err(|_| ApiError::validation(field, "must be a date like 2026-01-31"))
 }
 
+/// A transaction's date: [`parse_date`] within [`MIN_DATE`]..=[`MAX_DATE`].
+fn parse_stored_date(field: &'static str, s: &str) -> Result<NaiveDate, ApiError> {
+    let date = parse_date(field, s)?;
+    if !(1900..=2200).contains(&date.year()) {
+        return Err(ApiError::validation(
+            field,
+            format!("must be from {MIN_DATE} to {MAX_DATE}"),
+        ));
+    }
+    Ok(date)
+}
+
 /// The cursor is hex of `date/id`: opaque to clients, trivially checked here.
 fn encode_cursor(date: NaiveDate, id: Uuid) -> String {
     hex::encode(format!("{date}/{id}"))
@@ -108,6 +130,12 @@ async fn validate(state: &AppState, user: AuthUser, t: Valid) -> Result<Valid, A
         return Err(ApiError::validation(
             "amount_cents",
             "must be greater than 0",
+        ));
+    }
+    if t.amount_cents > MAX_AMOUNT_CENTS {
+        return Err(ApiError::validation(
+            "amount_cents",
+            format!("must be at most {MAX_AMOUNT_CENTS}"),
         ));
     }
     if t.description.chars().count() > MAX_DESCRIPTION_CHARS {
@@ -243,7 +271,7 @@ async fn create(
     Json(body): Json<NewTransaction>,
 ) -> Result<(StatusCode, Json<Transaction>), ApiError> {
     let t = Valid {
-        date: parse_date("date", &body.date)?,
+        date: parse_stored_date("date", &body.date)?,
         amount_cents: body.amount_cents,
         description: body.description.trim().to_string(),
         debit_account_id: body.debit_account_id,
@@ -286,7 +314,7 @@ async fn update(
     let current = fetch(&state, user, id).await?;
     let t = Valid {
         date: match body.date.as_deref() {
-            Some(s) => parse_date("date", s)?,
+            Some(s) => parse_stored_date("date", s)?,
             None => current.date,
         },
         amount_cents: body.amount_cents.unwrap_or(current.amount_cents),

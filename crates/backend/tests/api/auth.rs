@@ -1,7 +1,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{expect, expect_error, spawn_app, spawn_app_with, Options};
+use crate::helpers::{expect, expect_error, spawn_app, spawn_app_with, Options, TestApp};
 
 #[tokio::test]
 async fn signup_login_me_and_their_errors() {
@@ -184,6 +184,73 @@ async fn behind_a_trusted_proxy_the_limit_is_per_forwarded_client() {
     assert_eq!(attempt("203.0.113.1").await, StatusCode::UNAUTHORIZED);
     assert_eq!(attempt("203.0.113.1").await, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(attempt("203.0.113.2").await, StatusCode::UNAUTHORIZED);
+    app.finish().await;
+}
+
+/// A login attempt for `email` from `client` (as the trusted proxy reports it): its status.
+async fn login_from(app: &TestApp, client: &str, email: &str) -> StatusCode {
+    app.client
+        .post(app.url("/auth/login"))
+        .header("x-forwarded-for", client)
+        .json(&json!({"email": email, "password": "whatever123"}))
+        .send()
+        .await
+        .expect("request")
+        .status()
+}
+
+#[tokio::test]
+async fn one_account_is_limited_whatever_address_the_guesses_come_from() {
+    let app = spawn_app_with(Options {
+        login_attempts_per_account_per_minute: 3,
+        trust_forwarded_for: true,
+        ..Options::default()
+    })
+    .await;
+    for client in ["203.0.113.1", "203.0.113.2", "203.0.113.3"] {
+        assert_eq!(
+            login_from(&app, client, "victim@example.com").await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    // A fresh address, the same account (spelled differently): over the account's budget.
+    assert_eq!(
+        login_from(&app, "203.0.113.4", " Victim@Example.com").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Other accounts are not affected.
+    assert_eq!(
+        login_from(&app, "203.0.113.4", "other@example.com").await,
+        StatusCode::UNAUTHORIZED
+    );
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn ipv6_clients_are_limited_by_their_64() {
+    let app = spawn_app_with(Options {
+        login_attempts_per_minute: 2,
+        trust_forwarded_for: true,
+        ..Options::default()
+    })
+    .await;
+    // A host picking a new address in its /64 for every attempt gets no new budget.
+    assert_eq!(
+        login_from(&app, "2001:db8:1:2::1", "a@example.com").await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        login_from(&app, "2001:db8:1:2::2", "b@example.com").await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        login_from(&app, "2001:db8:1:2:dead:beef:0:3", "c@example.com").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        login_from(&app, "2001:db8:1:3::1", "d@example.com").await,
+        StatusCode::UNAUTHORIZED
+    );
     app.finish().await;
 }
 

@@ -25,11 +25,14 @@ pub const APP_URL: &str = "http://localhost:3000";
 pub struct Options {
     pub subscriptions_enabled: bool,
     pub login_attempts_per_minute: u32,
+    pub login_attempts_per_account_per_minute: u32,
     pub signup_attempts_per_minute: u32,
     pub password_hash_concurrency: u32,
     pub password_hash_wait: Duration,
     pub trust_forwarded_for: bool,
     pub acquire_timeout: Duration,
+    pub request_timeout: Duration,
+    pub body_read_timeout: Duration,
     /// `STRIPE_API_BASE`; by default a closed loopback port (tests that call Stripe start a
     /// stand-in and pass its base).
     pub stripe_api_base: String,
@@ -42,11 +45,14 @@ impl Default for Options {
         Options {
             subscriptions_enabled: true,
             login_attempts_per_minute: 100,
+            login_attempts_per_account_per_minute: 100,
             signup_attempts_per_minute: 100,
             password_hash_concurrency: 0,
             password_hash_wait: Duration::from_secs(2),
             trust_forwarded_for: false,
             acquire_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(15),
+            body_read_timeout: Duration::from_secs(30),
             stripe_api_base: format!("http://127.0.0.1:{}", test_support::free_port()),
             stripe_api_timeout: Duration::from_secs(5),
             trial_days: 14,
@@ -100,13 +106,16 @@ fn settings(url: &str, options: Options) -> Settings {
         subscriptions_enabled: options.subscriptions_enabled,
         cors_allowed_origins: vec!["http://localhost:3000".parse().expect("origin")],
         login_attempts_per_minute: options.login_attempts_per_minute,
+        login_attempts_per_account_per_minute: options.login_attempts_per_account_per_minute,
         signup_attempts_per_minute: options.signup_attempts_per_minute,
         password_hash_concurrency: options.password_hash_concurrency,
         password_hash_wait: options.password_hash_wait,
         trust_forwarded_for: options.trust_forwarded_for,
+        request_timeout: options.request_timeout,
         serve: ServeArgs {
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             workers: 2,
+            body_read_timeout: options.body_read_timeout,
             ..ServeArgs::default()
         },
         log: LogArgs {

@@ -4,6 +4,7 @@
 mod accounts;
 mod auth;
 mod billing;
+mod bounds;
 mod checkout;
 mod helpers;
 mod known_secrets;

@@ -6,11 +6,24 @@
 //! `.healthz_headers(..)`, `.ready_when(..)` and `.cleanup(..)`, then `.serve(listener, stop)`. Tests build the same
 //! [`ServeArgs`] that `main` parses, with shorter timings.
 //!
+//! # Bounds
+//! What one client can hold is bounded, so a flood costs refusals, not the process: at most
+//! `MAX_CONNECTIONS` open connections ([`connections`]; the excess is answered 503 at once),
+//! a request head within `HEADER_READ_TIMEOUT_SECONDS` and `MAX_HEADER_BYTES` (431 beyond),
+//! a body within `BODY_READ_TIMEOUT_SECONDS` ([`deadlines`]), idle keep-alive connections closed
+//! after `KEEPALIVE_TIMEOUT_SECONDS`, and a panicking handler answered 500 ([`panic`]).
+//!
 //! # Layout
 //! - [`workers`]: thread-per-core serving: one single-threaded runtime per worker thread, fed
 //!   accepted connections round-robin by the acceptor here.
-//! - [`timer`]: the coarse clock behind the keep-alive / header-read timeout.
+//! - [`connections`]: the connection cap and its default from the memory limit.
+//! - [`deadlines`]: the header and body read deadlines hyper's own timer does not give.
+//! - [`panic`]: a handler's panic answered as a JSON 500.
+//! - [`timer`]: the coarse clock behind all of these timeouts.
 
+pub mod connections;
+pub mod deadlines;
+pub mod panic;
 pub mod timer;
 pub mod workers;
 
@@ -24,14 +37,22 @@ use axum::http::HeaderMap;
 use axum::Router;
 use tokio::net::TcpListener;
 
-use crate::config::parse_seconds;
+use crate::config::parse_positive_seconds;
 use crate::health::{Health, Readiness};
 use crate::shutdown::{self, Timing};
 use crate::telemetry::AccessLogLayer;
+use connections::Limit;
+use panic::CatchPanicLayer;
 use workers::Workers;
 
 /// The idle keep-alive timeout when `KEEPALIVE_TIMEOUT_SECONDS` is not set.
 pub const DEFAULT_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(75);
+/// `HEADER_READ_TIMEOUT_SECONDS` when not set.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// `BODY_READ_TIMEOUT_SECONDS` when not set.
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// `MAX_HEADER_BYTES` when not set: far below hyper's ~400 KiB, far above any real request.
+pub const DEFAULT_MAX_HEADER_BYTES: u32 = 16 * 1024;
 
 /// Listener, worker and shutdown settings shared by every service (the port is per binary).
 #[derive(clap::Args, Debug, Clone, PartialEq, Eq)]
@@ -49,8 +70,28 @@ pub struct ServeArgs {
     /// both). Keep it above the upstream idle timeout of the proxy in front (the gateway's is
     /// 60 s), or the proxy may send a request on a connection this server is closing.
     #[arg(long = "keepalive-timeout-seconds", env = "KEEPALIVE_TIMEOUT_SECONDS",
-          default_value = "75", value_parser = parse_keepalive)]
+          default_value = "75", value_parser = parse_positive_seconds)]
     pub keepalive_timeout: Duration,
+    /// Most connections open at once; a connection beyond it is answered 503 and closed at
+    /// once. 0 sizes it from the container's memory limit (a quarter of it at 64 KiB per
+    /// connection: 1024 for 256 MiB; 16384 without a limit).
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    pub max_connections: u32,
+    /// Seconds a client has to send a request's headers: counted from connecting, and on a
+    /// keep-alive connection from the first byte of each later request (slowloris guard).
+    #[arg(long = "header-read-timeout-seconds", env = "HEADER_READ_TIMEOUT_SECONDS",
+          default_value = "10", value_parser = parse_positive_seconds)]
+    pub header_read_timeout: Duration,
+    /// Seconds a client has to send a request's body, counted from the end of its headers;
+    /// then reading the body fails (the backend answers 408) and the connection closes.
+    #[arg(long = "body-read-timeout-seconds", env = "BODY_READ_TIMEOUT_SECONDS",
+          default_value = "30", value_parser = parse_positive_seconds)]
+    pub body_read_timeout: Duration,
+    /// Largest request head (request line and headers) in bytes; a larger one is answered 431.
+    #[arg(long, env = "MAX_HEADER_BYTES", default_value_t = DEFAULT_MAX_HEADER_BYTES,
+          value_parser = clap::value_parser!(u32).range(8192..=1_048_576))]
+    pub max_header_bytes: u32,
 }
 
 impl Default for ServeArgs {
@@ -61,15 +102,11 @@ impl Default for ServeArgs {
             shutdown: Timing::default(),
             workers: 0,
             keepalive_timeout: DEFAULT_KEEPALIVE_TIMEOUT,
+            max_connections: 0,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
         }
-    }
-}
-
-/// A keep-alive timeout of 0 would also give every request 0 s for its headers.
-fn parse_keepalive(input: &str) -> Result<Duration, String> {
-    match parse_seconds(input)? {
-        d if d.is_zero() => Err("must be at least 1".into()),
-        d => Ok(d),
     }
 }
 
@@ -163,16 +200,22 @@ impl Server {
         let health = Health::gated(started);
         let app = routes
             .merge(health.router(healthz_headers))
+            .layer(CatchPanicLayer)
             .layer(AccessLogLayer);
         let options = workers::Options {
             count: args.workers,
-            header_read_timeout: args.keepalive_timeout,
+            keepalive_timeout: args.keepalive_timeout,
+            header_read_timeout: args.header_read_timeout,
+            body_read_timeout: args.body_read_timeout,
+            max_header_bytes: args.max_header_bytes as usize,
             peer_addr,
         };
         let mut workers = Workers::start(&app, options)?;
+        let mut limit = Limit::new(args.max_connections as usize);
+        tracing::debug!(max_connections = limit.max(), "connection cap");
         let timing = args.shutdown;
         shutdown::until_drained(
-            accept_loop(&listener, &mut workers),
+            accept_loop(&listener, &mut workers, &mut limit),
             stop,
             &health,
             timing.drain,
@@ -199,13 +242,22 @@ impl Server {
     }
 }
 
-/// Accepts forever, handing connections to the workers. Per-connection errors (the peer gave
-/// up) are skipped; resource errors (EMFILE, ENOBUFS...) back off briefly instead of spinning.
-async fn accept_loop(listener: &TcpListener, workers: &mut Workers) -> Infallible {
+/// Accepts forever, handing connections to the workers while the cap allows (refusing the
+/// rest at once). Per-connection errors (the peer gave up) are skipped; resource errors
+/// (EMFILE, ENOBUFS...) back off briefly instead of spinning.
+async fn accept_loop(
+    listener: &TcpListener,
+    workers: &mut Workers,
+    limit: &mut Limit,
+) -> Infallible {
     use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
     loop {
         match listener.accept().await {
-            Ok((stream, peer)) => workers.dispatch(stream, peer),
+            Ok((stream, peer)) => {
+                if let Some(permit) = limit.admit(&stream) {
+                    workers.dispatch(stream, peer, permit);
+                }
+            }
             Err(e)
                 if matches!(
                     e.kind(),
@@ -234,6 +286,35 @@ mod tests {
     #[test]
     fn default_is_what_the_flags_default_to() {
         assert_eq!(parse(&[]).expect("parses"), ServeArgs::default());
+    }
+
+    #[test]
+    fn bounds_are_validated_with_the_setting_named() {
+        let args = parse(&[
+            "--max-connections",
+            "500",
+            "--header-read-timeout-seconds",
+            "5",
+            "--body-read-timeout-seconds",
+            "60",
+            "--max-header-bytes",
+            "32768",
+        ])
+        .expect("parses");
+        assert_eq!(args.max_connections, 500);
+        assert_eq!(args.header_read_timeout, Duration::from_secs(5));
+        assert_eq!(args.body_read_timeout, Duration::from_secs(60));
+        assert_eq!(args.max_header_bytes, 32768);
+        for bad in [
+            ["--header-read-timeout-seconds", "0"],
+            ["--body-read-timeout-seconds", "0"],
+            ["--max-header-bytes", "4096"],
+            ["--max-header-bytes", "2000000"],
+            ["--max-connections", "lots"],
+        ] {
+            let err = parse(&bad).expect_err("invalid").to_string();
+            assert!(err.contains(bad[0]), "{err}");
+        }
     }
 
     #[test]

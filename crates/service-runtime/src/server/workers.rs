@@ -19,14 +19,17 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit};
 use tower::ServiceExt;
 
+use super::deadlines::{GuardedIo, Phase, TimedBody, Tracked};
 use super::timer::CoarseTimer;
 
 /// Threads each worker runtime may start for `spawn_blocking` (tokio's default is 512). The
@@ -47,15 +50,20 @@ pub struct Options {
     pub count: usize,
     /// hyper's header-read timeout. hyper starts it when a connection begins waiting for a
     /// request head, which on a keep-alive connection is as soon as the previous response is
-    /// written: so it is both the idle keep-alive timeout and the slowloris guard
-    /// (`KEEPALIVE_TIMEOUT_SECONDS`).
+    /// written: so it is the idle keep-alive timeout (`KEEPALIVE_TIMEOUT_SECONDS`).
+    pub keepalive_timeout: Duration,
+    /// How long a request head may take once it is due (see [`super::deadlines`]).
     pub header_read_timeout: Duration,
+    /// How long a request body may take, from the request's start.
+    pub body_read_timeout: Duration,
+    /// hyper's read buffer, and so the largest request head (a larger one is answered 431).
+    pub max_header_bytes: usize,
     /// Put `ConnectInfo<SocketAddr>` (the peer address) into every request's extensions.
     pub peer_addr: bool,
 }
 
-/// An accepted connection on its way to a worker.
-type Conn = (std::net::TcpStream, SocketAddr);
+/// An accepted connection on its way to a worker, with its place under the connection cap.
+type Conn = (std::net::TcpStream, SocketAddr, OwnedSemaphorePermit);
 
 /// The worker threads, from the acceptor's side.
 pub struct Workers {
@@ -106,7 +114,12 @@ impl Workers {
     }
 
     /// Hands a connection to the next worker (round-robin).
-    pub fn dispatch(&mut self, stream: tokio::net::TcpStream, peer: SocketAddr) {
+    pub fn dispatch(
+        &mut self,
+        stream: tokio::net::TcpStream,
+        peer: SocketAddr,
+        permit: OwnedSemaphorePermit,
+    ) {
         // Deregister from the acceptor's reactor; the worker registers it with its own.
         let stream = match stream.into_std() {
             Ok(s) => s,
@@ -116,7 +129,7 @@ impl Workers {
             }
         };
         let _ = stream.set_nodelay(true);
-        let mut conn = (stream, peer);
+        let mut conn = (stream, peer, permit);
         for _ in 0..self.senders.len() {
             let i = self.next;
             self.next = (self.next + 1) % self.senders.len();
@@ -162,10 +175,11 @@ async fn run(
     let timer = CoarseTimer::new();
     tokio::spawn(timer.clone().run());
     let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(timer)
-        .header_read_timeout(options.header_read_timeout)
+    http.timer(timer.clone())
+        .header_read_timeout(options.keepalive_timeout)
+        .max_buf_size(options.max_header_bytes)
         .keep_alive(true);
-    while let Some((stream, peer)) = incoming.recv().await {
+    while let Some((stream, peer, permit)) = incoming.recv().await {
         let stream = match tokio::net::TcpStream::from_std(stream) {
             Ok(s) => s,
             Err(e) => {
@@ -175,17 +189,34 @@ async fn run(
         };
         let app = app.clone();
         let peer_addr = options.peer_addr;
-        let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+        let phase = Arc::new(Phase::default());
+        let io = GuardedIo::new(
+            stream,
+            phase.clone(),
+            timer.clone(),
+            options.header_read_timeout,
+        );
+        let (timer, body_timeout) = (timer.clone(), options.body_read_timeout);
+        let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+            let in_flight = phase.begin();
+            let mut req = req.map(|body| TimedBody::new(body, &timer, body_timeout));
             if peer_addr {
                 req.extensions_mut().insert(ConnectInfo(peer));
             }
-            app.clone().oneshot(req)
+            let response = app.clone().oneshot(req);
+            async move {
+                let response = response.await?;
+                Ok::<_, std::convert::Infallible>(
+                    response.map(|body| Tracked::new(body, in_flight)),
+                )
+            }
         });
-        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let conn = graceful.watch(http.serve_connection(TokioIo::new(io), service));
         tokio::spawn(async move {
             if let Err(e) = conn.await {
                 tracing::debug!(error = %e, %peer, "connection ended with an error");
             }
+            drop(permit);
         });
     }
     let drained = async {
