@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Peak RSS of `tools db-backup` and `tools db-restore` for a database of at least 1 GB, measured
 # with /usr/bin/time -v against a throwaway PostgreSQL (test-support's with-postgres) and a
-# file:// store. Not part of `make bench` (it needs ~3 GB of /tmp and a few minutes).
+# file:// store. Not part of `make bench` (it needs ~4 GB in TMPDIR, e.g. TMPDIR=/dev/shm, and
+# several minutes).
 # Usage: cargo build --release -p tools && bench/backup-rss.sh [GB]   (default 1.1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +16,7 @@ GB=$2
 TOOLS=${TOOLS:-$PWD/target/release/tools}
 bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 export PG_DUMP=$bin/pg_dump PG_RESTORE=$bin/pg_restore
-work=$(mktemp -d /tmp/backup-rss.XXXXXX)
+work=$(mktemp -d "${TMPDIR:-/tmp}/backup-rss.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 base=${DATABASE_URL%/*}
 psql -q "$DATABASE_URL" -c "CREATE DATABASE src" -c "CREATE DATABASE dst"

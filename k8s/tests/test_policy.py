@@ -113,6 +113,16 @@ def test_deployments_probe_healthz_and_never_drop_capacity(everything):
     assert policy.check_deployments(everything) == []
 
 
+def test_no_manifest_allows_insecure_defaults(everything):
+    assert policy.check_no_insecure_defaults_switch(everything) == []
+    d = copy.deepcopy(kinds(everything, "Deployment")[0])
+    d["spec"]["template"]["spec"]["containers"][0].setdefault("env", []).append(
+        {"name": "ALLOW_INSECURE_DEFAULTS", "value": "true"})
+    assert policy.check_no_insecure_defaults_switch([d])
+    cm = {"kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"ALLOW_INSECURE_DEFAULTS": "true"}}
+    assert policy.check_no_insecure_defaults_switch([cm])
+
+
 def test_graceful_shutdown_fits_in_grace_period(everything):
     assert policy.check_graceful_shutdown(everything) == []
 
@@ -411,6 +421,16 @@ def test_flags_bad_probe_and_rollout(rendered):
     assert len(problems) == 3, problems
     del c["readinessProbe"]
     assert any("no readinessProbe" in p for p in policy.check_deployments([d]))
+
+
+def test_flags_a_liveness_probe_that_does_not_exercise_http_or_fails_while_draining(rendered):
+    d = deployment(rendered)
+    c = d["spec"]["template"]["spec"]["containers"][0]
+    assert c["livenessProbe"]["httpGet"]["path"] == "/livez"
+    c["livenessProbe"] = {"tcpSocket": {"port": "http"}}
+    assert any("livenessProbe tcpSocket" in p for p in policy.check_deployments([d]))
+    c["livenessProbe"] = {"httpGet": {"path": "/healthz", "port": "http"}}
+    assert any("liveness path '/healthz'" in p for p in policy.check_deployments([d]))
 
 
 def test_flags_too_few_replicas_and_short_grace(rendered):

@@ -1,7 +1,8 @@
 //! Logging: JSON lines in containers (`LOG_FORMAT=json`, the default) or human-readable
 //! (`pretty`), filtered by `RUST_LOG`. Plus the access-log middleware that gives each request an
 //! id (reusing a sane incoming `x-request-id`), echoes it in the response, and logs one line per
-//! request — except `/healthz`, which probes hit constantly and which logs at debug only.
+//! request — except `/healthz` and `/livez`, which probes hit constantly and which log at debug
+//! only.
 
 use std::cell::Cell;
 use std::future::Future;
@@ -118,7 +119,7 @@ where
             let micros = started.elapsed().as_micros() as u64;
             let path = uri.path();
             let _guard = span.enter();
-            if path == "/healthz" {
+            if crate::health::PROBE_PATHS.contains(&path) {
                 tracing::debug!(%method, path, status, micros, "request");
             } else if status >= 500 {
                 tracing::warn!(%method, path, status, micros, "request");
