@@ -170,8 +170,14 @@ def test_backup_cronjob_runs_daily_once_at_a_time_into_the_overlays_own_target(r
     assert len(set(targets.values())) == len(APP_OVERLAYS), f"overlays share a backup target: {targets}"
 
 
-def test_only_the_backup_reaches_outside_the_cluster(rendered):
-    """The database admits db-backup, and db-backup's egress is the database and HTTPS only."""
+# The only policies with egress outside the cluster: db-backup (object store) and the backend
+# (Stripe's API); every other pod stays inside.
+OUTSIDE_EGRESS = {"allow-backup-egress", "allow-backend-to-stripe"}
+
+
+def test_only_the_backup_and_stripe_calls_reach_outside_the_cluster(rendered):
+    """The database admits db-backup, and db-backup's egress is the database and HTTPS only;
+    besides it only the backend's Stripe policy names addresses outside the cluster."""
     docs = rendered["production"]
     [egress] = [d for d in kinds(docs, "NetworkPolicy") if d["metadata"]["name"] == "allow-backup-egress"]
     ports = sorted(p["port"] for rule in egress["spec"]["egress"] for p in rule["ports"])
@@ -179,7 +185,7 @@ def test_only_the_backup_reaches_outside_the_cluster(rendered):
     for policy_doc in kinds(docs, "NetworkPolicy"):
         for rule in policy_doc["spec"].get("egress") or []:
             if any("ipBlock" in peer for peer in rule.get("to") or []):
-                assert policy_doc["metadata"]["name"] == "allow-backup-egress", policy_doc["metadata"]["name"]
+                assert policy_doc["metadata"]["name"] in OUTSIDE_EGRESS, policy_doc["metadata"]["name"]
     [db_in] = [d for d in kinds(docs, "NetworkPolicy") if d["metadata"]["name"] == "allow-clients-to-database"]
     sources = {p["podSelector"]["matchLabels"]["app.kubernetes.io/name"] for p in db_in["spec"]["ingress"][0]["from"]}
     assert "db-backup" in sources
