@@ -55,7 +55,7 @@ test: lint audit audit-selftest sqlx-check test-rust test-sites k8s-validate ima
 # stand-ins. A failing step names the command to run next ($(RERUN)).
 PROJECT ?= ledger
 TAG ?= dev
-IMAGES := backend marketing frontend tools
+IMAGES := backend marketing frontend tools backup
 IMAGE_SIZE_LIMIT_MB ?= 30
 DEV_IMAGE ?= $(PROJECT)-dev:latest
 RERUN ?= make $(or $(MAKECMDGOALS),help)

@@ -7,12 +7,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" != --inside ]; then
   GB=${1:-1.1}
-  [ -x target/release/tools ] || { echo "error: no target/release/tools (cargo build --release -p tools)" >&2; exit 1; }
+  [ -x "${TOOLS:-target/release/tools}" ] || { echo "error: no ${TOOLS:-target/release/tools} (cargo build --release -p tools, or set TOOLS)" >&2; exit 1; }
   cargo build -q --locked -p test-support --bin with-postgres
   exec target/debug/with-postgres -- "$0" --inside "$GB"
 fi
 GB=$2
-TOOLS=$PWD/target/release/tools
+TOOLS=${TOOLS:-$PWD/target/release/tools}
 bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 export PG_DUMP=$bin/pg_dump PG_RESTORE=$bin/pg_restore
 work=$(mktemp -d /tmp/backup-rss.XXXXXX)
