@@ -55,7 +55,7 @@ test: lint audit audit-selftest sqlx-check test-rust fuzz test-sites k8s-validat
 # stand-ins. A failing step names the command to run next ($(RERUN)).
 PROJECT ?= ledger
 TAG ?= dev
-IMAGES := backend marketing frontend tools
+IMAGES := backend marketing frontend tools backup
 # STRIPE_STAND_IN=1 runs the prod stack with the local Stripe stand-in (test-only image, built by
 # `make images TARGETS=stripe-stand-in` or `make e2e-paid`; compose/docker-compose.stripe-stand-in.yml
 # changes the backend's STRIPE_API_BASE and nothing else), so Subscribe works on a laptop without

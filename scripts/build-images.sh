@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 
 DOCKER=${DOCKER:-/usr/bin/docker}
 TAG=${TAG:-dev}
-TARGETS=${TARGETS:-backend marketing frontend tools}
+TARGETS=${TARGETS:-backend marketing frontend tools backup}
 CONTEXT=${CONTEXT:-worktree}
 CTX=.build/context
 VENDOR=.build/vendor
