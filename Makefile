@@ -44,7 +44,7 @@ test-sites: ## Static sites: HTML/CSS/JS checks, JS unit tests, both sites in he
 
 # Order: cheap and most likely to fail first. `images` always runs (BuildKit makes an unchanged tree
 # a cache hit), so the end-to-end suite never tests a stale image; it builds the bases it needs.
-test: lint audit audit-selftest sqlx-check test-rust test-sites k8s-validate test-deploy test-alerts images test-bases e2e ## Everything CI runs: lint, Rust tests, k8s validation, image build + end-to-end
+test: lint audit audit-selftest sqlx-check test-rust fuzz test-sites k8s-validate test-deploy test-alerts images test-bases e2e ## Everything CI runs: lint, Rust tests, fuzzing, k8s validation, alert rules, image build + end-to-end
 
 .PHONY: help build lint test-rust test-sites test
 
@@ -55,7 +55,7 @@ test: lint audit audit-selftest sqlx-check test-rust test-sites k8s-validate tes
 # stand-ins. A failing step names the command to run next ($(RERUN)).
 PROJECT ?= ledger
 TAG ?= dev
-IMAGES := backend marketing frontend tools
+IMAGES := backend marketing frontend tools backup
 # STRIPE_STAND_IN=1 runs the prod stack with the local Stripe stand-in (test-only image, built by
 # `make images TARGETS=stripe-stand-in` or `make e2e-paid`; compose/docker-compose.stripe-stand-in.yml
 # changes the backend's STRIPE_API_BASE and nothing else), so Subscribe works on a laptop without
@@ -326,3 +326,11 @@ audit-selftest: $(CARGO_TOOLS) ## Prove the audit fails: a fake advisory for a l
 	PATH="$(abspath .venv/bin):$$PATH" RUSTSEC_DB=$(RUSTSEC_DB) CARGO=$(CARGO) scripts/audit.sh selftest
 
 .PHONY: audit audit-selftest
+
+# cargo-fuzz targets in fuzz/ (a crate outside the workspace), each run FUZZ_SECONDS from the seeds
+# in fuzz/seeds/; how and why (RUSTC_BOOTSTRAP on stable, the sanitizer): scripts/fuzz.sh.
+FUZZ_SECONDS ?= 30
+fuzz: $(CARGO_TOOLS) ## Fuzz each parser target for FUZZ_SECONDS (30): no crash, no panic, no hang
+	FUZZ_SECONDS=$(FUZZ_SECONDS) CARGO_FUZZ=$(abspath .venv/bin/cargo-fuzz) scripts/fuzz.sh
+
+.PHONY: fuzz

@@ -22,7 +22,7 @@ DOCKER = os.environ.get("DOCKER", "docker")
 COMPOSE = shlex.split(os.environ.get("COMPOSE", "docker-compose"))
 PROJECT = os.environ.get("PROJECT", "ledger")
 TAG = os.environ.get("TAG", "dev")
-IMAGES = ["backend", "marketing", "frontend", "tools"] + (["stripe-stand-in"] if STRIPE_STAND_IN else [])
+IMAGES = ["backend", "marketing", "frontend", "tools", "backup"] + (["stripe-stand-in"] if STRIPE_STAND_IN else [])
 SERVICES = ["backend", "marketing", "frontend"]
 
 BACKEND = "http://127.0.0.1:5000"

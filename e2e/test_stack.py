@@ -286,6 +286,34 @@ def test_db_reset_returns_seeded_state(stack):
     assert r.status_code == 401, r.text
 
 
+def test_db_backup_and_db_restore_through_make(stack, tmp_path):
+    """`make db-backup` writes an age-encrypted backup of the stack's database with its manifest
+    (the backup image: tools + pg_dump 17 against the PostgreSQL 17 server); a user signed up
+    afterwards is gone after `make db-restore`, which puts that backup back and says what it
+    restored."""
+    env = {**os.environ, "BACKUP_DIR": str(tmp_path)}
+    make = ["make", "--no-print-directory", f"PROJECT={PROJECT}", f"TAG={TAG}"]
+    p = run([*make, "db-backup"], env=env, check=False, timeout=300)
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+    store = tmp_path / "store"
+    objects = sorted(store.glob("ledger-*.dump.age"))
+    assert len(objects) == 1, list(store.iterdir())
+    assert objects[0].read_bytes().startswith(b"age-encryption.org/v1\n")
+    manifest = json.loads((store / f"{objects[0].name}.manifest.json").read_text())
+    assert manifest["size"] == objects[0].stat().st_size
+    assert manifest["sha256"] == hashlib.sha256(objects[0].read_bytes()).hexdigest()
+    assert manifest["server_version"].startswith("17"), manifest
+    assert "AGE-SECRET-KEY" not in p.stdout + p.stderr
+
+    email, password, _ = signup()
+    p = run([*make, "db-restore"], env=env, check=False, timeout=300)
+    out = p.stdout + p.stderr
+    assert p.returncode == 0, out[-3000:]
+    assert "public.users" in out and "row(s)" in out, out[-3000:]
+    r = requests.post(f"{BACKEND}/auth/login", json={"email": email, "password": password}, timeout=10)
+    assert r.status_code == 401, "the user signed up after the backup is gone"
+
+
 def test_docker_stop_exits_zero_within_drain_and_timeout(stack):
     """SIGTERM -> drain (503 on /healthz) -> exit 0. docker stop's -t is the drain (5 s) plus the
     in-flight timeout (20 s): a service still running then is SIGKILLed and exits 137."""

@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 
 DOCKER=${DOCKER:-/usr/bin/docker}
 TAG=${TAG:-dev}
-TARGETS=${TARGETS:-backend marketing frontend tools}
+TARGETS=${TARGETS:-backend marketing frontend tools backup}
 CONTEXT=${CONTEXT:-worktree}
 CTX=.build/context
 VENDOR=.build/vendor
@@ -49,6 +49,11 @@ if [ ! -f "$VENDOR/.lock-sha256" ] || [ "$(cat "$VENDOR/.lock-sha256")" != "$loc
   step "cargo vendor into $VENDOR (Cargo.lock changed; needs crates.io)" "$RERUN"
   rm -rf "$VENDOR"
   cargo vendor --quiet --locked --manifest-path "$CTX/Cargo.toml" "$VENDOR" >/dev/null
+  # Crate archives carry one fixed mtime for every file, so a file that changed between two crate
+  # versions can keep its size and mtime; BuildKit's incremental context transfer compares exactly
+  # those and would skip it ("the listed checksum ... has changed" inside the build). A fresh mtime
+  # per vendoring marks every file of the new set as changed once; later builds reuse it.
+  find "$VENDOR" -exec touch -h {} +
   echo "$lock_sum" >"$VENDOR/.lock-sha256"
   step_done "cargo vendor"
 fi

@@ -107,6 +107,35 @@ def check_deployments(docs: list[Manifest]) -> list[str]:
             port = get.get("port")
             if not isinstance(port, str) or port not in port_names:
                 bad.append(f"{n}/{c.get('name')}: readiness port {port!r} is not a named container port")
+            # Liveness must exercise the HTTP server (a TCP connect succeeds on a wedged server)
+            # on a path that stays 200 while draining (/healthz turns 503 then: a liveness probe
+            # on it would restart pods in the middle of a rolling update).
+            live = c.get("livenessProbe") or {}
+            live_get = live.get("httpGet")
+            if not live_get:
+                kind = next((k for k in ("tcpSocket", "exec", "grpc") if k in live), None)
+                bad.append(f"{n}/{c.get('name')}: livenessProbe {kind or 'missing'}, want httpGet /livez")
+                continue
+            if live_get.get("path") != "/livez":
+                bad.append(f"{n}/{c.get('name')}: liveness path {live_get.get('path')!r}, want /livez")
+            if live_get.get("port") not in port_names:
+                bad.append(f"{n}/{c.get('name')}: liveness port {live_get.get('port')!r} is not a named container port")
+    return bad
+
+
+def check_no_insecure_defaults_switch(docs: list[Manifest]) -> list[str]:
+    """ALLOW_INSECURE_DEFAULTS is for local development: no manifest may set it (env or config)."""
+    bad = []
+    for doc in docs:
+        if doc.get("kind") in ("ConfigMap", "Secret"):
+            for key in list(doc.get("data") or {}) + list(doc.get("stringData") or {}):
+                if key == "ALLOW_INSECURE_DEFAULTS":
+                    bad.append(f"{name_of(doc)}: sets ALLOW_INSECURE_DEFAULTS")
+    for n, pod in pod_specs(docs):
+        for c in containers(pod):
+            for e in c.get("env") or []:
+                if e.get("name") == "ALLOW_INSECURE_DEFAULTS":
+                    bad.append(f"{n}/{c.get('name')}: sets ALLOW_INSECURE_DEFAULTS")
     return bad
 
 

@@ -114,6 +114,16 @@ def test_deployments_probe_healthz_and_never_drop_capacity(everything):
     assert policy.check_deployments(everything) == []
 
 
+def test_no_manifest_allows_insecure_defaults(everything):
+    assert policy.check_no_insecure_defaults_switch(everything) == []
+    d = copy.deepcopy(kinds(everything, "Deployment")[0])
+    d["spec"]["template"]["spec"]["containers"][0].setdefault("env", []).append(
+        {"name": "ALLOW_INSECURE_DEFAULTS", "value": "true"})
+    assert policy.check_no_insecure_defaults_switch([d])
+    cm = {"kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"ALLOW_INSECURE_DEFAULTS": "true"}}
+    assert policy.check_no_insecure_defaults_switch([cm])
+
+
 def test_graceful_shutdown_fits_in_grace_period(everything):
     assert policy.check_graceful_shutdown(everything) == []
 
@@ -161,8 +171,14 @@ def test_backup_cronjob_runs_daily_once_at_a_time_into_the_overlays_own_target(r
     assert len(set(targets.values())) == len(APP_OVERLAYS), f"overlays share a backup target: {targets}"
 
 
-def test_only_the_backup_reaches_outside_the_cluster(rendered):
-    """The database admits db-backup, and db-backup's egress is the database and HTTPS only."""
+# The only policies with egress outside the cluster: db-backup (object store) and the backend
+# (Stripe's API); every other pod stays inside.
+OUTSIDE_EGRESS = {"allow-backup-egress", "allow-backend-to-stripe"}
+
+
+def test_only_the_backup_and_stripe_calls_reach_outside_the_cluster(rendered):
+    """The database admits db-backup, and db-backup's egress is the database and HTTPS only;
+    besides it only the backend's Stripe policy names addresses outside the cluster."""
     docs = rendered["production"]
     [egress] = [d for d in kinds(docs, "NetworkPolicy") if d["metadata"]["name"] == "allow-backup-egress"]
     ports = sorted(p["port"] for rule in egress["spec"]["egress"] for p in rule["ports"])
@@ -170,7 +186,7 @@ def test_only_the_backup_reaches_outside_the_cluster(rendered):
     for policy_doc in kinds(docs, "NetworkPolicy"):
         for rule in policy_doc["spec"].get("egress") or []:
             if any("ipBlock" in peer for peer in rule.get("to") or []):
-                assert policy_doc["metadata"]["name"] == "allow-backup-egress", policy_doc["metadata"]["name"]
+                assert policy_doc["metadata"]["name"] in OUTSIDE_EGRESS, policy_doc["metadata"]["name"]
     [db_in] = [d for d in kinds(docs, "NetworkPolicy") if d["metadata"]["name"] == "allow-clients-to-database"]
     sources = {p["podSelector"]["matchLabels"]["app.kubernetes.io/name"] for p in db_in["spec"]["ingress"][0]["from"]}
     assert "db-backup" in sources
@@ -412,6 +428,16 @@ def test_flags_bad_probe_and_rollout(rendered):
     assert len(problems) == 3, problems
     del c["readinessProbe"]
     assert any("no readinessProbe" in p for p in policy.check_deployments([d]))
+
+
+def test_flags_a_liveness_probe_that_does_not_exercise_http_or_fails_while_draining(rendered):
+    d = deployment(rendered)
+    c = d["spec"]["template"]["spec"]["containers"][0]
+    assert c["livenessProbe"]["httpGet"]["path"] == "/livez"
+    c["livenessProbe"] = {"tcpSocket": {"port": "http"}}
+    assert any("livenessProbe tcpSocket" in p for p in policy.check_deployments([d]))
+    c["livenessProbe"] = {"httpGet": {"path": "/healthz", "port": "http"}}
+    assert any("liveness path '/healthz'" in p for p in policy.check_deployments([d]))
 
 
 def test_flags_too_few_replicas_and_short_grace(rendered):

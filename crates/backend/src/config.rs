@@ -4,7 +4,9 @@
 //!
 //! Secrets (`DATABASE_URL`, `JWT_SECRET`, `STRIPE_WEBHOOK_SECRET`, `STRIPE_API_KEY`) are declared with
 //! `hide_env_values`, so `--help` and start-up errors never print them, and are held as
-//! [`SecretString`] so a stray `{:?}` cannot leak them either.
+//! [`SecretString`] / [`DatabaseUrl`] so a stray `{:?}` cannot leak them either. Placeholders and
+//! the published local defaults ([`crate::known_secrets`]) are refused at start unless
+//! `ALLOW_INSECURE_DEFAULTS=true` says this is local development.
 
 use std::time::Duration;
 
@@ -13,7 +15,9 @@ use clap::{ArgAction, Parser};
 use secrecy::SecretString;
 use service_runtime::telemetry::LogArgs;
 use service_runtime::ServeArgs;
-use sqlx::postgres::PgConnectOptions;
+
+use crate::database_url::DatabaseUrl;
+use crate::known_secrets;
 
 /// HS256 keys shorter than the hash output make brute-forcing the key easier than the hash.
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
@@ -38,8 +42,8 @@ pub struct Settings {
 
     /// PostgreSQL connection URL (postgres://user:password@host:port/db).
     #[arg(long, env = "DATABASE_URL", hide_env_values = true, required = true,
-          value_parser = parse_database_url)]
-    pub database_url: Option<PgConnectOptions>,
+          value_parser = DatabaseUrl::parse)]
+    pub database_url: Option<DatabaseUrl>,
 
     /// Most connections the pool opens to PostgreSQL.
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 10,
@@ -96,6 +100,13 @@ pub struct Settings {
     #[arg(long, env = "TRIAL_DAYS", default_value_t = 14,
           value_parser = clap::value_parser!(u32).range(0..=3650))]
     pub trial_days: u32,
+
+    /// Accept placeholder and published local-only secrets (JWT_SECRET, STRIPE_WEBHOOK_SECRET,
+    /// STRIPE_API_KEY, the DATABASE_URL password). For local development only: production never
+    /// sets it.
+    #[arg(long, env = "ALLOW_INSECURE_DEFAULTS", default_value_t = false, action = ArgAction::Set,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub allow_insecure_defaults: bool,
 
     /// Turn billing on. When false, billing routes answer 404 and every user counts as subscribed.
     #[arg(long, env = "SUBSCRIPTIONS_ENABLED", default_value_t = true, action = ArgAction::Set,
@@ -166,6 +177,9 @@ pub use service_runtime::healthcheck::ServiceCommand as Command;
 impl Settings {
     /// Checks the rules clap cannot express; the error is one line naming the setting.
     pub fn validate(&self) -> Result<(), String> {
+        if !self.allow_insecure_defaults {
+            self.refuse_known_secrets()?;
+        }
         if !self.subscriptions_enabled {
             return Ok(());
         }
@@ -194,6 +208,31 @@ impl Settings {
             None => Ok(()),
         }
     }
+
+    /// Every secret setting, checked against [`known_secrets`]: the first known one is the error.
+    fn refuse_known_secrets(&self) -> Result<(), String> {
+        let secrets = [
+            ("--jwt-secret (env JWT_SECRET)", self.jwt_secret.as_ref()),
+            (
+                "--stripe-webhook-secret (env STRIPE_WEBHOOK_SECRET)",
+                self.stripe_webhook_secret.as_ref(),
+            ),
+            (
+                "--stripe-api-key (env STRIPE_API_KEY)",
+                self.stripe_api_key.as_ref(),
+            ),
+            (
+                "the password in --database-url (env DATABASE_URL)",
+                self.database_url.as_ref().and_then(DatabaseUrl::password),
+            ),
+        ];
+        for (setting, secret) in secrets {
+            if let Some(secret) = secret {
+                known_secrets::check(setting, secret)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// One allowed origin, as the `Access-Control-Allow-Origin` value it will be sent as.
@@ -201,12 +240,6 @@ fn parse_origin(s: &str) -> Result<HeaderValue, String> {
     s.trim()
         .parse::<HeaderValue>()
         .map_err(|_| "invalid origin".to_string())
-}
-
-fn parse_database_url(s: &str) -> Result<PgConnectOptions, String> {
-    // The URL may hold a password: the error must not echo it (clap redacts the value itself).
-    s.parse::<PgConnectOptions>()
-        .map_err(|_| "not a valid postgres:// URL".to_string())
 }
 
 fn parse_jwt_secret(s: &str) -> Result<SecretString, String> {
@@ -286,10 +319,10 @@ mod tests {
         let full = [
             (
                 "--stripe-webhook-secret",
-                "whsec_x",
+                "whsec_5f2b8e1c9a7d4f30",
                 "STRIPE_WEBHOOK_SECRET",
             ),
-            ("--stripe-api-key", "sk_test_x", "STRIPE_API_KEY"),
+            ("--stripe-api-key", "sk_test_51HxYzAbCd", "STRIPE_API_KEY"),
             ("--stripe-price-id", "price_x", "STRIPE_PRICE_ID"),
             ("--app-url", "https://app.example.com", "APP_URL"),
         ];
@@ -392,6 +425,50 @@ mod tests {
             "",
         ]);
         assert!(line.contains("STRIPE_API_KEY"), "{line}");
+    }
+
+    #[test]
+    fn debug_output_never_shows_a_secret() {
+        let cli = try_parse_from::<Cli, _, _>([
+            "backend",
+            "--database-url",
+            "postgres://app:db-pw-s3cret@db:5432/app?sslmode=disable",
+            "--jwt-secret",
+            "jwt-s3cret-0123456789abcdef0123456789",
+            "--stripe-webhook-secret",
+            "whsec_hook-s3cret",
+        ])
+        .map_err(|_| ())
+        .expect("parses");
+        let shown = format!("{cli:?} {:#?}", cli.settings);
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("postgres://app:***@db:5432/app"), "{shown}");
+    }
+
+    #[test]
+    fn known_secrets_are_refused_unless_the_switch_is_set() {
+        let base = [
+            "backend",
+            "--database-url",
+            DB,
+            "--jwt-secret",
+            KEY,
+            "--stripe-webhook-secret",
+            "__WEBHOOK_SECRET_VALUE__",
+            "--subscriptions-enabled",
+            "false",
+        ];
+        let cli = try_parse_from::<Cli, _, _>(base)
+            .map_err(|_| ())
+            .expect("parses");
+        let line = cli.settings.validate().expect_err("placeholder");
+        assert!(line.contains("STRIPE_WEBHOOK_SECRET"), "{line}");
+        let mut allowed = base.to_vec();
+        allowed.extend(["--allow-insecure-defaults", "true"]);
+        let cli = try_parse_from::<Cli, _, _>(allowed)
+            .map_err(|_| ())
+            .expect("parses");
+        assert!(cli.settings.validate().is_ok());
     }
 
     #[test]

@@ -7,8 +7,11 @@
 //! - [`state`]: [`state::AppState`], what the handlers share.
 //! - [`schema`]: the schema this build expects (the newest embedded migration) and the start-up
 //!   gate that holds `/healthz` and the API at 503 until the database has it.
+//! - [`database_url`]: `DATABASE_URL` parsed once, shown with its password masked (also used by
+//!   `tools`).
 //! - [`db`]: the lazily connecting pool and what counts as "database unavailable" (also used by
 //!   `tools`).
+//! - [`known_secrets`]: placeholders and published local defaults the backend refuses as secrets.
 //! - [`error`]: [`error::ApiError`] and its JSON shape.
 //! - [`extract`]: `Json`, `Query`, `Path` that reject in that shape (`Json` is also the response).
 //! - [`routes`]: the handlers: auth (signup, login, me), accounts, transactions, billing.
@@ -28,9 +31,11 @@
 pub mod auth;
 pub mod billing;
 pub mod config;
+pub mod database_url;
 pub mod db;
 pub mod error;
 pub mod extract;
+pub mod known_secrets;
 pub mod metrics;
 pub mod routes;
 pub mod schema;

@@ -43,7 +43,7 @@ impl Application {
             anyhow::bail!("--database-url (env DATABASE_URL) is required");
         };
         let pool = lazy_pool(
-            database,
+            database.options().clone(),
             settings.database_max_connections,
             settings.database_acquire_timeout,
         );
@@ -69,6 +69,12 @@ impl Application {
             memory_limit = service_runtime::limits::memory_limit(),
             "backend listening"
         );
+        if settings.allow_insecure_defaults {
+            tracing::warn!(
+                "ALLOW_INSECURE_DEFAULTS is set: placeholder and published local-only secrets are \
+                 accepted; never set it in production"
+            );
+        }
         Ok(Application {
             listener,
             metrics_addr,

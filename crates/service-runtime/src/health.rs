@@ -1,12 +1,16 @@
-//! `GET|HEAD /healthz`: `200 text/plain "1"` while serving, `503` while starting or draining.
+//! `GET|HEAD /healthz`: `200 text/plain "1"` while serving, `503` while starting or draining
+//! (readiness), and `GET|HEAD /livez`: `200 text/plain "1"` whenever the HTTP server answers at
+//! all, starting, draining or not (liveness: a pod waiting for its schema or draining must not be
+//! restarted, and a pod whose server stopped answering must be, which a bare TCP connect to the
+//! port would not notice).
 //!
-//! Probes hit this constantly, so it does no I/O and touches no database: it only reads flags.
-//! The draining flag is raised by the shutdown sequence ([`crate::shutdown::until_drained`]) when
-//! a stop signal arrives. A service whose start-up finishes after the listener is bound (the
+//! Probes hit these constantly, so they do no I/O and touch no database: `/healthz` only reads
+//! flags. The draining flag is raised by the shutdown sequence ([`crate::shutdown::until_drained`])
+//! when a stop signal arrives. A service whose start-up finishes after the listener is bound (the
 //! backend waits for the database schema it was built for) holds a [`Readiness`] gate closed
 //! until it is done, and opens it once: readiness never goes back to "starting". What the gate
 //! waits for is the service's business; this module only reports it. [`crate::server::Server`]
-//! mounts the route on every service, so no service can be without it.
+//! mounts the routes on every service, so no service can be without them.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -86,42 +90,34 @@ impl Health {
         self.draining.load(Ordering::Acquire)
     }
 
-    /// A router with just `/healthz`, its answers carrying `extra_headers` as well (a site's
-    /// security headers, say).
+    /// A router with just `/healthz` and `/livez`, their answers carrying `extra_headers` as well
+    /// (a site's security headers, say).
     pub fn router<S: Clone + Send + Sync + 'static>(&self, extra_headers: HeaderMap) -> Router<S> {
         let health = self.clone();
-        Router::new().route(
-            "/healthz",
-            get(move || {
-                let mut response = health.response();
-                for (name, value) in &extra_headers {
-                    response.headers_mut().insert(name, value.clone());
-                }
-                std::future::ready(response)
-            }),
-        )
+        let with_headers = move |mut response: Response| {
+            for (name, value) in &extra_headers {
+                response.headers_mut().insert(name, value.clone());
+            }
+            std::future::ready(response)
+        };
+        let live_headers = with_headers.clone();
+        Router::new()
+            .route("/healthz", get(move || with_headers(health.response())))
+            .route(
+                "/livez",
+                get(move || live_headers(plain(StatusCode::OK, "1"))),
+            )
     }
 
     /// The /healthz answer for the current state.
     pub fn response(&self) -> Response {
-        const TEXT: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
-        const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
-        let (status, body) = if self.is_draining() {
-            (StatusCode::SERVICE_UNAVAILABLE, "draining")
+        if self.is_draining() {
+            plain(StatusCode::SERVICE_UNAVAILABLE, "draining")
         } else if !self.started.is_open() {
-            (StatusCode::SERVICE_UNAVAILABLE, "starting")
+            plain(StatusCode::SERVICE_UNAVAILABLE, "starting")
         } else {
-            (StatusCode::OK, "1")
-        };
-        (
-            status,
-            [
-                (header::CONTENT_TYPE, TEXT),
-                (header::CACHE_CONTROL, NO_STORE),
-            ],
-            body,
-        )
-            .into_response()
+            plain(StatusCode::OK, "1")
+        }
     }
 }
 
@@ -137,6 +133,23 @@ impl Collector for Health {
             gauge.metric_type(),
         )?)
     }
+}
+
+/// The paths the probes use, which the access log keeps at debug level.
+pub const PROBE_PATHS: [&str; 2] = ["/healthz", "/livez"];
+
+fn plain(status: StatusCode, body: &'static str) -> Response {
+    const TEXT: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
+    const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, TEXT),
+            (header::CACHE_CONTROL, NO_STORE),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! The middleware on every request: a request id (echoed in `x-request-id`), the HTTP
-//! metrics ([`crate::metrics::http`]) and one access-log line — debug for `/healthz` (probes
+//! metrics ([`crate::metrics::http`]) and one access-log line — debug for `/healthz` and `/livez` (probes
 //! hit it constantly), warn for 5xx, info otherwise.
 //!
 //! A hand-written service rather than `axum::middleware::from_fn`: it sits on every request,
@@ -100,7 +100,7 @@ where
             }
             drop(in_flight);
             let micros = elapsed.as_micros() as u64;
-            let level = if uri.path() == "/healthz" {
+            let level = if crate::health::PROBE_PATHS.contains(&uri.path()) {
                 Level::Debug
             } else if status >= 500 {
                 Level::Warn

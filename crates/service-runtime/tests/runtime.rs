@@ -109,6 +109,17 @@ async fn drain_flips_healthz_while_serving_and_finishes_in_flight_requests() {
         .expect("healthz");
     assert_eq!(r.status(), 503, "healthz must fail while draining");
     let r = c
+        .get(format!("{}/livez", app.base))
+        .send()
+        .await
+        .expect("livez");
+    assert_eq!(
+        r.status(),
+        200,
+        "livez stays 200 while draining: no restart mid-drain"
+    );
+    assert_eq!(r.text().await.expect("body"), "1");
+    let r = c
         .get(format!("{}/fast", app.base))
         .send()
         .await

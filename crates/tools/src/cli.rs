@@ -85,9 +85,10 @@ pub enum Command {
     /// the backend handles (listed below), at `https://BASE` with the live key for the production
     /// namespace and at `https://NAMESPACE.BASE` with the test key otherwise, and saved to the
     /// store. Then every occurrence of the placeholder in the target file is replaced by the secret.
-    /// The target is checked for the placeholder before Stripe is called. Both files are written
-    /// atomically (store mode 0600, target keeps its mode); when Stripe or a check fails, no file
-    /// changes. The secret is never printed.
+    /// The target is checked for the placeholder before Stripe is called. The creation is sent
+    /// with an Idempotency-Key derived from the namespace and the URL, so a retried run gets the
+    /// same endpoint back. Both files are written atomically with mode 0600; when Stripe or a check
+    /// fails, no file changes. The secret is never printed.
     #[command(after_help = stripe::events_help())]
     InjectStripeSecret(InjectArgs),
 

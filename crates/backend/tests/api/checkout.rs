@@ -22,6 +22,7 @@ async fn stand_in() -> StandIn {
         prices: vec![PRICE_ID.into()],
         webhook: None,
         public_url: None,
+        sequential_ids: false,
     })
     .await
 }

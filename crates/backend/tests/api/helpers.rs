@@ -107,6 +107,7 @@ fn settings(url: &str, options: Options) -> Settings {
         stripe_api_timeout: options.stripe_api_timeout,
         app_url: Some(APP_URL.parse().expect("app url")),
         trial_days: options.trial_days,
+        allow_insecure_defaults: false,
         subscriptions_enabled: options.subscriptions_enabled,
         cors_allowed_origins: vec!["http://localhost:3000".parse().expect("origin")],
         login_attempts_per_minute: options.login_attempts_per_minute,

@@ -7,6 +7,7 @@ mod billing;
 mod bounds;
 mod checkout;
 mod helpers;
+mod known_secrets;
 mod metrics;
 mod resilience;
 mod schema;

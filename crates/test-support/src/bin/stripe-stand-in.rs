@@ -74,6 +74,7 @@ fn main() -> ExitCode {
         prices: args.price,
         webhook,
         public_url: args.public_url,
+        sequential_ids: false,
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -19,6 +19,9 @@ pub struct Options {
     /// Where browsers reach the hosted pages (`http://127.0.0.1:12111`); `None`: the bound
     /// address.
     pub public_url: Option<String>,
+    /// Ids without the random part (`we_0001`, `we_0002`), for tests that name them. The
+    /// default random part keeps ids unique across restarts, as Stripe's are.
+    pub sequential_ids: bool,
 }
 
 /// How the API answers (to exercise a client's error paths).
@@ -108,6 +111,9 @@ impl Inner {
     /// A fresh id with Stripe's prefix for the object (`cs_test_...`, `cus_...`).
     pub fn id(&mut self, prefix: &str) -> String {
         self.next += 1;
+        if self.options.sequential_ids {
+            return format!("{prefix}_{:04}", self.next);
+        }
         format!(
             "{prefix}_{:06}{}",
             self.next,

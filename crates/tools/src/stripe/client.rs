@@ -109,11 +109,15 @@ impl StripeClient {
         })
     }
 
-    /// `POST /v1/webhook_endpoints` with `url` and `enabled_events[]`.
+    /// `POST /v1/webhook_endpoints` with `url` and `enabled_events[]`, sent with
+    /// `Idempotency-Key: idempotency_key` ([`idempotency_key`]): Stripe answers a repeat of the
+    /// same request within 24 hours with the first answer (the same endpoint and secret) instead
+    /// of creating another endpoint.
     pub async fn create_webhook_endpoint(
         &self,
         url: &str,
         events: &[&str],
+        idempotency_key: &str,
     ) -> Result<Endpoint, StripeError> {
         let mut form: Vec<(&str, &str)> = vec![("url", url)];
         form.extend(events.iter().map(|e| ("enabled_events[]", *e)));
@@ -121,6 +125,7 @@ impl StripeClient {
             .http
             .post(format!("{}/v1/webhook_endpoints", self.base))
             .bearer_auth(self.key.expose_secret())
+            .header("Idempotency-Key", idempotency_key)
             .form(&form)
             .send()
             .await
@@ -208,6 +213,54 @@ impl StripeClient {
             })
         } else {
             Err(StripeError::Rejected { status, message })
+        }
+    }
+}
+
+/// The `Idempotency-Key` for creating `url`'s endpoint for `namespace` with `events`: the same
+/// inputs always give the same key, so a run retried after a lost answer (a timeout, a crash
+/// before the store was written) gets Stripe's first answer back instead of a second endpoint.
+/// The events are part of it because Stripe rejects a reused key whose parameters differ.
+pub fn idempotency_key(namespace: &str, url: &str, events: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for part in [namespace, url].into_iter().chain(events.iter().copied()) {
+        // Length-prefixed, so ("ab", "c") and ("a", "bc") differ.
+        hash.update((part.len() as u64).to_be_bytes());
+        hash.update(part.as_bytes());
+    }
+    format!(
+        "tools-webhook-endpoint-{}",
+        hex::encode(&hash.finalize()[..20])
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_idempotency_key_is_stable_per_namespace_and_url() {
+        let events = ["invoice.paid", "invoice.payment_failed"];
+        let key = idempotency_key("dev", "https://dev.example.com/billing/webhook", &events);
+        assert_eq!(
+            key,
+            idempotency_key("dev", "https://dev.example.com/billing/webhook", &events)
+        );
+        assert!(
+            key.starts_with("tools-webhook-endpoint-") && key.len() < 255,
+            "{key}"
+        );
+        for other in [
+            idempotency_key("de", "vhttps://dev.example.com/billing/webhook", &events),
+            idempotency_key(
+                "dev",
+                "https://dev.example.com/billing/webhook",
+                &events[..1],
+            ),
+            idempotency_key("main", "https://main.example.com/billing/webhook", &events),
+        ] {
+            assert_ne!(key, other);
         }
     }
 }

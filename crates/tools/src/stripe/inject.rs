@@ -5,7 +5,9 @@
 //! locally (target readable, placeholder present, store readable, key and URL configured) is
 //! checked before Stripe is called, and nothing is written until Stripe has answered. The store
 //! is written before the target: once Stripe has created an endpoint, forgetting it would make the
-//! next run create a duplicate.
+//! next run create a duplicate. The creation carries a deterministic `Idempotency-Key`, so even a
+//! run that lost Stripe's answer (timeout, crash) gets the same endpoint back when retried within
+//! Stripe's 24 hours. Both files end up mode 0600: each holds the secret.
 
 use std::path::{Path, PathBuf};
 
@@ -14,7 +16,8 @@ use clap::Args;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::exit::{self, Failure};
-use crate::files::{check_writable, mode_of, write_atomic};
+use crate::files::{check_writable, write_atomic};
+use crate::stripe::client::idempotency_key;
 use crate::stripe::store::{Entry, Store};
 use crate::stripe::{client_for, StripeArgs, WebhookUrlBase, EVENTS};
 
@@ -74,7 +77,7 @@ pub async fn run(args: &InjectArgs) -> Result<(), Failure> {
                 anyhow::Error::new(e).context("cannot replace the target; Stripe was not called")
             })?;
             let endpoint = client
-                .create_webhook_endpoint(&url, &EVENTS)
+                .create_webhook_endpoint(&url, &EVENTS, &idempotency_key(ns, &url, &EVENTS))
                 .await
                 .map_err(|e| {
                     anyhow::Error::new(e).context(format!(
@@ -115,19 +118,21 @@ pub async fn run(args: &InjectArgs) -> Result<(), Failure> {
     let injected = target
         .text
         .replace(args.placeholder.as_str(), secret.expose_secret());
-    write_atomic(&args.target, injected.as_bytes(), target.mode)
+    write_atomic(&args.target, injected.as_bytes(), TARGET_MODE)
         .context("cannot write the webhook secret into the target")?;
     eprintln!(
-        "{P}: wrote the webhook secret into {} ({count} occurrence(s) of {})",
+        "{P}: wrote the webhook secret into {} ({count} occurrence(s) of {}; mode 0600)",
         args.target.display(),
         args.placeholder
     );
     Ok(())
 }
 
+/// The target holds the signing secret once written: owner-only, like the store.
+const TARGET_MODE: u32 = 0o600;
+
 struct Target {
     text: String,
-    mode: u32,
 }
 
 /// Reads the target and checks it has the placeholder, before anything else happens.
@@ -148,6 +153,5 @@ fn read_target(path: &Path, placeholder: &str) -> Result<Target, Failure> {
         )
         .into());
     }
-    let mode = mode_of(path).with_context(|| format!("cannot stat {}", path.display()))?;
-    Ok(Target { text, mode })
+    Ok(Target { text })
 }

@@ -1,7 +1,9 @@
 //! A local server that behaves like Stripe's `/v1/webhook_endpoints` for the parts `tools` uses:
 //! Bearer-key check with Stripe's 401 error shape, form bodies with repeated `enabled_events[]`,
-//! created endpoints with a fresh `whsec_` secret, DELETE with 404 for unknown ids. Every request
-//! is recorded so tests can assert what was (not) sent.
+//! created endpoints with a fresh `whsec_` secret, DELETE with 404 for unknown ids, and
+//! `Idempotency-Key` as Stripe documents it: a repeated key with the same parameters gets the
+//! first answer again (nothing new is created), with other parameters a 400 `idempotency_error`.
+//! Every request is recorded so tests can assert what was (not) sent.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -27,6 +29,7 @@ pub struct Call {
     pub key: Option<String>,
     pub url: Option<String>,
     pub events: Vec<String>,
+    pub idempotency_key: Option<String>,
 }
 
 /// How the server answers creations (to exercise the error paths).
@@ -48,6 +51,8 @@ pub struct FakeStripe {
 struct Inner {
     calls: Vec<Call>,
     endpoints: BTreeMap<String, String>,
+    /// Idempotency-Key -> (the request's form body, the answer given).
+    idempotent: BTreeMap<String, (String, serde_json::Value)>,
     next: u32,
     mode: Mode,
 }
@@ -57,6 +62,7 @@ impl FakeStripe {
         let inner = Arc::new(Mutex::new(Inner {
             calls: Vec::new(),
             endpoints: BTreeMap::new(),
+            idempotent: BTreeMap::new(),
             next: 1,
             mode: Mode::Normal,
         }));
@@ -133,6 +139,10 @@ fn unauthorized(key: Option<&str>) -> Response {
 
 async fn create(State(inner): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     let key = bearer(&headers);
+    let idempotency_key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let form = String::from_utf8_lossy(&body).into_owned();
     let parsed = reqwest::Url::parse(&format!("http://x/?{form}")).expect("form body");
     let mut url = None;
@@ -152,6 +162,7 @@ async fn create(State(inner): State<Shared>, headers: HeaderMap, body: Bytes) ->
             key: key.clone(),
             url: url.clone(),
             events: events.clone(),
+            idempotency_key: idempotency_key.clone(),
         });
         inner.mode.clone()
     };
@@ -181,19 +192,35 @@ async fn create(State(inner): State<Shared>, headers: HeaderMap, body: Bytes) ->
         );
     }
     let mut inner = inner.lock().expect("lock");
+    if let Some((first_form, answer)) = idempotency_key
+        .as_ref()
+        .and_then(|k| inner.idempotent.get(k))
+    {
+        if *first_form != form {
+            return stripe_error(
+                StatusCode::BAD_REQUEST,
+                "idempotency_error",
+                "Keys for idempotent requests can only be used with the same parameters they were first used with.",
+            );
+        }
+        return Json(answer.clone()).into_response();
+    }
     let id = format!("we_{:04}", inner.next);
     inner.next += 1;
     inner.endpoints.insert(id.clone(), url.clone());
     let secret = format!("whsec_{}", uuid::Uuid::new_v4().simple());
-    Json(json!({
+    let answer = json!({
         "id": id,
         "object": "webhook_endpoint",
         "secret": secret,
         "url": url,
         "enabled_events": events,
         "status": "enabled",
-    }))
-    .into_response()
+    });
+    if let Some(k) = idempotency_key {
+        inner.idempotent.insert(k, (form, answer.clone()));
+    }
+    Json(answer).into_response()
 }
 
 async fn remove(
@@ -209,6 +236,7 @@ async fn remove(
         key: key.clone(),
         url: None,
         events: Vec::new(),
+        idempotency_key: None,
     });
     if !matches!(key.as_deref(), Some(TEST_KEY) | Some(PROD_KEY)) {
         return unauthorized(key.as_deref());

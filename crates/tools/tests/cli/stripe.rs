@@ -22,7 +22,8 @@ struct Files {
     target: PathBuf,
 }
 
-/// A temp dir with a target file (mode 0640) holding the placeholder, and no store yet.
+/// A temp dir with a target file (mode 0640, so a test sees it become 0600) holding the
+/// placeholder, and no store yet.
 fn files() -> Files {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = dir.path().join("webhook-secrets.json");
@@ -99,6 +100,14 @@ async fn first_run_creates_and_injects_second_run_reuses() {
         Some("https://feature-x.backend.example.com/billing/webhook")
     );
     assert_eq!(calls[0].events, EVENTS);
+    let idempotency_key = calls[0]
+        .idempotency_key
+        .clone()
+        .expect("Idempotency-Key sent");
+    assert!(
+        idempotency_key.starts_with("tools-webhook-endpoint-"),
+        "{idempotency_key}"
+    );
 
     let secret = stored_secret(&f.store, "feature-x");
     assert!(secret.starts_with("whsec_"), "{secret}");
@@ -108,7 +117,11 @@ async fn first_run_creates_and_injects_second_run_reuses() {
         format!("JWT_SECRET=abc\nSTRIPE_WEBHOOK_SECRET={secret}\n")
     );
     assert_eq!(mode(&f.store), 0o600, "store mode");
-    assert_eq!(mode(&f.target), 0o640, "target keeps its mode");
+    assert_eq!(
+        mode(&f.target),
+        0o600,
+        "the target holds the secret: owner only"
+    );
     assert!(
         !first.output().contains(&secret),
         "secret printed:\n{}",
@@ -137,6 +150,39 @@ async fn first_run_creates_and_injects_second_run_reuses() {
     );
     assert!(!second.output().contains(&secret));
     assert_eq!(stored_secret(&f.store, "feature-x"), secret);
+}
+
+/// A run whose answer was lost (the store never written: a crash, a timeout after Stripe acted)
+/// is retried: the same Idempotency-Key makes Stripe hand back the same endpoint, so there is
+/// still one endpoint and the secret in the files is the one Stripe will sign with.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_run_reuses_the_idempotency_key_and_gets_the_same_endpoint() {
+    let stripe = FakeStripe::start().await;
+    let f = files();
+    inject(&stripe, &f, "feature-y").await.expect_code(0);
+    let first_secret = stored_secret(&f.store, "feature-y");
+    std::fs::remove_file(&f.store).expect("lose the store");
+    std::fs::write(&f.target, format!("STRIPE_WEBHOOK_SECRET={PLACEHOLDER}\n")).expect("write");
+
+    let retry = inject(&stripe, &f, "feature-y").await;
+    retry.expect_code(0);
+    let calls = stripe.calls();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert_eq!(calls[0].idempotency_key, calls[1].idempotency_key);
+    assert!(
+        retry.stderr.contains("created webhook endpoint we_0001"),
+        "Stripe replayed the first endpoint: {}",
+        retry.stderr
+    );
+    assert_eq!(stored_secret(&f.store, "feature-y"), first_secret);
+    assert!(stripe.has_endpoint("we_0001") && !stripe.has_endpoint("we_0002"));
+
+    // Another namespace is another endpoint, under another key.
+    let g = files();
+    inject(&stripe, &g, "feature-z").await.expect_code(0);
+    let calls = stripe.calls();
+    assert_ne!(calls[2].idempotency_key, calls[0].idempotency_key);
+    assert!(stripe.has_endpoint("we_0002"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
