@@ -55,6 +55,17 @@ pub struct Settings {
           value_parser = service_runtime::config::parse_duration)]
     pub database_acquire_timeout: Duration,
 
+    /// Longest one SQL statement may run before PostgreSQL cancels it (the request answers 503).
+    #[arg(long, env = "DATABASE_STATEMENT_TIMEOUT", default_value = "10s",
+          value_parser = service_runtime::config::parse_duration)]
+    pub database_statement_timeout: Duration,
+
+    /// Longest a statement waits for a row or table lock (e.g. behind a migration) before
+    /// PostgreSQL gives up (the request answers 503).
+    #[arg(long, env = "DATABASE_LOCK_TIMEOUT", default_value = "3s",
+          value_parser = service_runtime::config::parse_duration)]
+    pub database_lock_timeout: Duration,
+
     /// Key for signing session tokens (HS256), at least 32 bytes.
     #[arg(long, env = "JWT_SECRET", hide_env_values = true, required = true,
           value_parser = parse_jwt_secret)]

@@ -6,6 +6,41 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
+/// Per-connection server settings (sent as startup options, so every pooled connection has them
+/// from its first statement): PostgreSQL cancels a statement running longer than
+/// `statement_timeout` or waiting longer than `lock_timeout` for a lock (SQLSTATE 57014 / 55P03,
+/// answered 503 `database_busy`, see [`is_timeout`]), so one slow query or a migration holding a
+/// lock cannot pin every pooled connection. The server-side TCP keepalives let PostgreSQL notice
+/// a backend pod that vanished without closing its connections (node loss) within about two
+/// minutes instead of the kernel's two hours, freeing its connection slots and locks; on our side
+/// a request that hangs on a dead connection is bounded by `REQUEST_TIMEOUT_SECONDS`, and the
+/// pool pings a connection before handing it out.
+pub fn with_session_limits(
+    options: PgConnectOptions,
+    statement_timeout: Duration,
+    lock_timeout: Duration,
+) -> PgConnectOptions {
+    options.options([
+        (
+            "statement_timeout",
+            format!("{}ms", statement_timeout.as_millis()),
+        ),
+        ("lock_timeout", format!("{}ms", lock_timeout.as_millis())),
+        ("tcp_keepalives_idle", "60".to_string()),
+        ("tcp_keepalives_interval", "10".to_string()),
+        ("tcp_keepalives_count", "6".to_string()),
+    ])
+}
+
+/// True when PostgreSQL cancelled a statement for running or waiting too long
+/// (`statement_timeout`: 57014 query_canceled; `lock_timeout`: 55P03 lock_not_available).
+pub fn is_timeout(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => db.code().is_some_and(|c| c == "57014" || c == "55P03"),
+        _ => false,
+    }
+}
+
 /// A pool that connects on first use, so the service starts (and /healthz answers) while
 /// PostgreSQL is still down; requests then wait at most `acquire_timeout` and answer 503.
 /// Connections are pinged before use, so the pool recovers by itself when the database returns.

@@ -50,6 +50,10 @@ pub enum ApiError {
     PaymentProvider(#[source] crate::stripe::StripeError),
     #[error("the database is unavailable")]
     DatabaseUnavailable(#[source] sqlx::Error),
+    /// PostgreSQL cancelled the statement: it ran past `DATABASE_STATEMENT_TIMEOUT` or waited
+    /// past `DATABASE_LOCK_TIMEOUT` for a lock. 503, retry shortly; nothing was written.
+    #[error("the database is busy; please retry")]
+    DatabaseBusy(#[source] sqlx::Error),
     /// The handler did not finish within `REQUEST_TIMEOUT_SECONDS`: 503, retry shortly.
     #[error("the request took longer than {seconds} s")]
     Timeout { seconds: u64 },
@@ -88,6 +92,7 @@ impl ApiError {
             ApiError::DatabaseUnavailable(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
             }
+            ApiError::DatabaseBusy(_) => (StatusCode::SERVICE_UNAVAILABLE, "database_busy"),
             ApiError::Timeout { .. } => (StatusCode::SERVICE_UNAVAILABLE, "request_timeout"),
             ApiError::SchemaNotReady => (StatusCode::SERVICE_UNAVAILABLE, "schema_not_ready"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
@@ -99,6 +104,9 @@ impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {
         if crate::db::is_unavailable(&err) {
             return ApiError::DatabaseUnavailable(err);
+        }
+        if crate::db::is_timeout(&err) {
+            return ApiError::DatabaseBusy(err);
         }
         if let sqlx::Error::Database(db) = &err {
             if db.is_unique_violation() {
@@ -123,6 +131,7 @@ impl IntoResponse for ApiError {
                 crate::metrics::database_unavailable();
                 tracing::warn!(error = %e, "database unavailable")
             }
+            ApiError::DatabaseBusy(e) => tracing::warn!(error = %e, "database statement cancelled"),
             ApiError::Timeout { seconds } => {
                 tracing::warn!(timeout_seconds = seconds, "request timed out")
             }
@@ -157,7 +166,9 @@ impl IntoResponse for ApiError {
                     .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
             // Every 503 says when to come back: the pool waited its acquire timeout already.
-            ApiError::DatabaseUnavailable(_) | ApiError::Timeout { .. } => {
+            ApiError::DatabaseUnavailable(_)
+            | ApiError::DatabaseBusy(_)
+            | ApiError::Timeout { .. } => {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

@@ -43,7 +43,11 @@ impl Application {
             anyhow::bail!("--database-url (env DATABASE_URL) is required");
         };
         let pool = lazy_pool(
-            database.options().clone(),
+            crate::db::with_session_limits(
+                database.options().clone(),
+                settings.database_statement_timeout,
+                settings.database_lock_timeout,
+            ),
             settings.database_max_connections,
             settings.database_acquire_timeout,
         );

@@ -6,6 +6,7 @@ mod auth;
 mod billing;
 mod bounds;
 mod checkout;
+mod database_limits;
 mod helpers;
 mod known_secrets;
 mod metrics;
