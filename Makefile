@@ -44,7 +44,7 @@ test-sites: ## Static sites: HTML/CSS/JS checks, JS unit tests, both sites in he
 
 # Order: cheap and most likely to fail first. `images` always runs (BuildKit makes an unchanged tree
 # a cache hit), so the end-to-end suite never tests a stale image; it builds the bases it needs.
-test: lint audit audit-selftest sqlx-check test-rust fuzz test-sites k8s-validate test-deploy test-alerts images test-bases e2e ## Everything CI runs: lint, Rust tests, fuzzing, k8s validation, alert rules, image build + end-to-end
+test: lint audit audit-selftest sqlx-check test-rust fuzz test-sites k8s-validate test-deploy test-alerts images test-bases e2e e2e-paid ## Everything CI runs: lint, Rust tests, fuzzing, k8s validation, alert rules, image build + end-to-end
 
 .PHONY: help build lint test-rust test-sites test
 
@@ -133,12 +133,12 @@ e2e: images-if-missing $(E2E_TOOLS) ## End-to-end suite against the prod stack (
 	$(BASES_SH) postgres -- env DOCKER=$(DOCKER) COMPOSE="$(COMPOSE)" PROJECT=$(PROJECT) \
 	  $(E2E_PYTHON) -m pytest -q e2e --ignore=e2e/bases --ignore=e2e/test_paid_signup.py
 
-# The paid sign-up browser suite (e2e/test_paid_signup.py: chromium + chromium-driver + selenium)
+# The paid sign-up browser suite (e2e/test_paid_signup.py: chromium + chromium-driver + selenium), last in `make test`
 # against the prod stack plus the Stripe stand-in. Screenshots of a failed run: e2e/screenshots/.
 e2e-paid: $(E2E_TOOLS) ## Browser suite: marketing page -> sign up -> data -> Stripe (stand-in) checkout -> paywall
-	DOCKER=$(DOCKER) TAG=$(TAG) TARGETS="backend marketing frontend tools stripe-stand-in" scripts/build-images.sh
+	DOCKER=$(DOCKER) TAG=$(TAG) TARGETS="backend marketing frontend tools backup stripe-stand-in" scripts/build-images.sh
 	$(BASES_SH) postgres -- env DOCKER=$(DOCKER) COMPOSE="$(COMPOSE)" PROJECT=$(PROJECT) E2E_STRIPE_STAND_IN=1 \
-	  $(E2E_PYTHON) -m pytest -q e2e --ignore=e2e/bases
+	  $(E2E_PYTHON) -m pytest -q e2e/test_paid_signup.py
 
 # Proof that a missing base image is rebuilt on the way to a healthy stack: a scratch
 # runtime stand-in name, a scratch image tag and compose project; the builder stage stays cached.
