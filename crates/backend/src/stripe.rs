@@ -104,10 +104,34 @@ impl StripeApi {
         path: &str,
         form: &[(&str, &str)],
     ) -> Result<T, StripeError> {
-        let response = self
+        self.send_form(path, form, None).await
+    }
+
+    /// [`StripeApi::post_form`] with an `Idempotency-Key`: Stripe answers a repeat of the same
+    /// request within 24 hours with its first answer instead of creating the object again.
+    pub async fn post_form_idempotent<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        idempotency_key: &str,
+    ) -> Result<T, StripeError> {
+        self.send_form(path, form, Some(idempotency_key)).await
+    }
+
+    async fn send_form<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        idempotency_key: Option<&str>,
+    ) -> Result<T, StripeError> {
+        let mut request = self
             .http
             .post(format!("{}{path}", self.base))
-            .bearer_auth(self.key.expose_secret())
+            .bearer_auth(self.key.expose_secret());
+        if let Some(key) = idempotency_key {
+            request = request.header("Idempotency-Key", key);
+        }
+        let response = request
             .form(form)
             .send()
             .await

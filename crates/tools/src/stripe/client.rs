@@ -1,12 +1,13 @@
-//! The two Stripe API calls this tool makes, over rustls (no OpenSSL, so it runs on distroless).
-//!
-//! Every failure becomes one [`StripeError`] line: a bad key, a request Stripe refused (with
-//! Stripe's own `error.message`), Stripe being down, the network, or the time limit. Response
-//! bodies are never echoed, since a success body contains the signing secret.
+//! The two Stripe API calls this tool makes (create and delete a webhook endpoint), on the
+//! backend's Stripe client ([`backend::stripe::StripeApi`]: rustls, so it runs on distroless; one
+//! error type whose messages name no secret; response bodies never echoed, since a created
+//! endpoint's body contains its signing secret).
 
 use std::time::Duration;
 
-use secrecy::{ExposeSecret, SecretString};
+use backend::stripe::StripeApi;
+pub use backend::stripe::{Deleted, StripeError};
+use secrecy::SecretString;
 use serde::Deserialize;
 
 /// A webhook endpoint as created by Stripe.
@@ -16,56 +17,6 @@ pub struct Endpoint {
     pub url: String,
 }
 
-/// The outcome of a delete.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Deleted {
-    Deleted,
-    /// Stripe answered 404: someone (or an earlier run) already deleted it.
-    AlreadyGone,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum StripeError {
-    #[error("Stripe rejected the API key in {key_name} ({status}): {message}")]
-    Unauthorized {
-        key_name: &'static str,
-        status: reqwest::StatusCode,
-        message: String,
-    },
-    #[error("Stripe refused the request ({status}): {message}")]
-    Rejected {
-        status: reqwest::StatusCode,
-        message: String,
-    },
-    #[error("Stripe is unavailable ({status}); nothing was changed, try again later")]
-    Unavailable { status: reqwest::StatusCode },
-    #[error("Stripe did not answer within {0:?}")]
-    Timeout(Duration),
-    #[error("cannot reach Stripe at {base}")]
-    Network {
-        base: String,
-        #[source]
-        source: reqwest::Error,
-    },
-    #[error("unexpected answer from Stripe ({0})")]
-    BadResponse(String),
-    #[error("cannot set up the HTTP client")]
-    Client(#[source] reqwest::Error),
-}
-
-/// Stripe's error body: `{"error": {"message": "...", "type": "..."}}`.
-#[derive(Deserialize)]
-struct ErrorBody {
-    error: ErrorDetail,
-}
-
-#[derive(Deserialize)]
-struct ErrorDetail {
-    message: Option<String>,
-    #[serde(rename = "type")]
-    kind: Option<String>,
-}
-
 #[derive(Deserialize)]
 struct EndpointBody {
     id: String,
@@ -73,12 +24,10 @@ struct EndpointBody {
     url: String,
 }
 
+/// The backend's client plus the env var the key came from (named in messages, never the key).
 pub struct StripeClient {
-    http: reqwest::Client,
-    base: String,
-    key: SecretString,
+    api: StripeApi,
     key_name: &'static str,
-    timeout: Duration,
 }
 
 impl StripeClient {
@@ -93,19 +42,10 @@ impl StripeClient {
         key_name: &'static str,
         timeout: Duration,
     ) -> Result<StripeClient, StripeError> {
-        crate::tls::install_provider();
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .user_agent(concat!("tools/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(StripeError::Client)?;
+        let user_agent = concat!("tools/", env!("CARGO_PKG_VERSION"));
         Ok(StripeClient {
-            http,
-            base: base.as_str().trim_end_matches('/').to_string(),
-            key,
+            api: StripeApi::new(base, key, user_agent, timeout)?,
             key_name,
-            timeout,
         })
     }
 
@@ -121,23 +61,10 @@ impl StripeClient {
     ) -> Result<Endpoint, StripeError> {
         let mut form: Vec<(&str, &str)> = vec![("url", url)];
         form.extend(events.iter().map(|e| ("enabled_events[]", *e)));
-        let response = self
-            .http
-            .post(format!("{}/v1/webhook_endpoints", self.base))
-            .bearer_auth(self.key.expose_secret())
-            .header("Idempotency-Key", idempotency_key)
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| self.transport(e))?;
-        let response = self.check(response).await?;
-        let body: EndpointBody = response.json().await.map_err(|e| {
-            if e.is_timeout() {
-                StripeError::Timeout(self.timeout)
-            } else {
-                StripeError::BadResponse("the created endpoint is not the expected JSON".into())
-            }
-        })?;
+        let body: EndpointBody = self
+            .api
+            .post_form_idempotent("/v1/webhook_endpoints", &form, idempotency_key)
+            .await?;
         let secret = body
             .secret
             .filter(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_graphic()))
@@ -161,59 +88,9 @@ impl StripeClient {
                 "stored endpoint id '{id}' is not a Stripe id"
             )));
         }
-        let response = self
-            .http
-            .delete(format!("{}/v1/webhook_endpoints/{id}", self.base))
-            .bearer_auth(self.key.expose_secret())
-            .send()
+        self.api
+            .delete(&format!("/v1/webhook_endpoints/{id}"))
             .await
-            .map_err(|e| self.transport(e))?;
-        if response.status() == reqwest::StatusCode::NOT_FOUND {
-            return Ok(Deleted::AlreadyGone);
-        }
-        self.check(response).await?;
-        Ok(Deleted::Deleted)
-    }
-
-    fn transport(&self, e: reqwest::Error) -> StripeError {
-        if e.is_timeout() {
-            StripeError::Timeout(self.timeout)
-        } else {
-            StripeError::Network {
-                base: self.base.clone(),
-                source: e.without_url(),
-            }
-        }
-    }
-
-    /// Passes 2xx through; turns anything else into the matching error.
-    async fn check(&self, response: reqwest::Response) -> Result<reqwest::Response, StripeError> {
-        let status = response.status();
-        if status.is_success() {
-            return Ok(response);
-        }
-        if status.is_server_error() {
-            return Err(StripeError::Unavailable { status });
-        }
-        let message = match response.json::<ErrorBody>().await {
-            Ok(body) => body
-                .error
-                .message
-                .or(body.error.kind)
-                .unwrap_or_else(|| "no message".into()),
-            Err(_) => "no Stripe error message".into(),
-        };
-        // Stripe masks keys in its messages; make sure nothing else ever echoes one.
-        let message = message.replace(self.key.expose_secret(), "***");
-        if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
-            Err(StripeError::Unauthorized {
-                key_name: self.key_name,
-                status,
-                message,
-            })
-        } else {
-            Err(StripeError::Rejected { status, message })
-        }
     }
 }
 

@@ -36,8 +36,9 @@ pub async fn run(args: &DeleteArgs) -> Result<(), Failure> {
         .await
         .map_err(|e| {
             anyhow::Error::new(e).context(format!(
-                "cannot delete webhook endpoint {} of namespace {ns}; the store was not changed",
-                entry.endpoint_id
+                "cannot delete webhook endpoint {} of namespace {ns} (key {}); the store was not changed",
+                entry.endpoint_id,
+                client.key_name()
             ))
         })?;
     match outcome {

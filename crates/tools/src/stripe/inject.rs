@@ -81,7 +81,8 @@ pub async fn run(args: &InjectArgs) -> Result<(), Failure> {
                 .await
                 .map_err(|e| {
                     anyhow::Error::new(e).context(format!(
-                        "cannot create the webhook endpoint for namespace {ns}; no file was changed"
+                        "cannot create the webhook endpoint for namespace {ns} (key {}); no file was changed",
+                        client.key_name()
                     ))
                 })?;
             eprintln!(
