@@ -77,8 +77,9 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function startSite(dir, env, fixedPort) {
   const port = fixedPort || await freePort();
+  // METRICS_PORT=0: no metrics listener (its default, 9090, would clash between the two sites).
   const child = spawn(serverBin, [], {
-    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", SITE_DIR: layers[dir].join(":"), LOG_FORMAT: "json", RUST_LOG: "warn", ...env },
+    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", SITE_DIR: layers[dir].join(":"), LOG_FORMAT: "json", RUST_LOG: "warn", METRICS_PORT: "0", ...env },
     stdio: ["ignore", "ignore", "pipe"],
   });
   let stderr = "";
