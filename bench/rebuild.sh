@@ -78,9 +78,9 @@ done
 mkdir -p "$(dirname "$OUT")"
 {
   echo "\`make bench-rebuild\` on $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$ROOT" rev-parse --short HEAD), $(nproc) CPUs, load average before: $(cut -d' ' -f1-3 /proc/loadavg)."
-  echo "All four images (\`make images\`) after appending a comment line to crates/backend/src/main.rs; the builder's steps from BuildKit."
+  echo "All four images (\`make images\`) after appending a comment line to crates/backend/src/main.rs; the steps of the check and build stages from BuildKit (the two stages run at the same time)."
   echo
-  echo "| Cargo profile of the binaries | rebuild after the edit | builder steps | the build before it | image sizes |"
+  echo "| Cargo profile of the binaries | rebuild after the edit | check and build steps | the build before it | image sizes |"
   echo "|---|---:|---|---:|---|"
   printf '%s\n' "${rows[@]}"
 } >"$OUT"
