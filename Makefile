@@ -74,8 +74,10 @@ E2E_PYTHON ?= .venv/bin/python
 offline-bases: ## Build every offline stand-in (Rust builder, distroless-cc, PostgreSQL 17) from Debian 13 packages
 	DOCKER=$(DOCKER) scripts/offline-bases.sh
 
+# The Cargo profile of the image binaries (Cargo.toml: what each costs at run time and to rebuild).
+CARGO_PROFILE ?= release
 images: ## Build backend/marketing/frontend/tools/backup images (CI runs inside; offline, vendored crates)
-	DOCKER=$(DOCKER) TAG=$(TAG) scripts/build-images.sh
+	DOCKER=$(DOCKER) TAG=$(TAG) CARGO_PROFILE=$(CARGO_PROFILE) scripts/build-images.sh
 
 images-if-missing:
 	@for i in $(IMAGES); do $(DOCKER) image inspect $$i:$(TAG) >/dev/null 2>&1 || missing="$$missing $$i:$(TAG)"; done; \
@@ -136,7 +138,7 @@ e2e: images-if-missing $(E2E_TOOLS) ## End-to-end suite against the prod stack (
 # The paid sign-up browser suite (e2e/test_paid_signup.py: chromium + chromium-driver + selenium), last in `make test`
 # against the prod stack plus the Stripe stand-in. Screenshots of a failed run: e2e/screenshots/.
 e2e-paid: $(E2E_TOOLS) ## Browser suite: marketing page -> sign up -> data -> Stripe (stand-in) checkout -> paywall
-	DOCKER=$(DOCKER) TAG=$(TAG) TARGETS="backend marketing frontend tools backup stripe-stand-in" scripts/build-images.sh
+	DOCKER=$(DOCKER) TAG=$(TAG) CARGO_PROFILE=$(CARGO_PROFILE) TARGETS="backend marketing frontend tools backup stripe-stand-in" scripts/build-images.sh
 	$(BASES_SH) postgres -- env DOCKER=$(DOCKER) COMPOSE="$(COMPOSE)" PROJECT=$(PROJECT) E2E_STRIPE_STAND_IN=1 \
 	  $(E2E_PYTHON) -m pytest -q e2e/test_paid_signup.py
 

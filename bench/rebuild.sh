@@ -24,7 +24,7 @@ WT=$TMP/tree
 log() { printf '[bench-rebuild] %s\n' "$*" >&2; }
 cleanup() {
   git -C "$ROOT" worktree remove --force "$WT" 2>/dev/null || true
-  for i in backend marketing frontend tools; do "$DOCKER" image rm "$i:$TAG" >/dev/null 2>&1 || true; done
+  for i in backend marketing frontend tools backup; do "$DOCKER" image rm "$i:$TAG" >/dev/null 2>&1 || true; done
   rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -48,10 +48,11 @@ images() {
   secs "$t0" "$t1"
 }
 
-# The builder steps of one build: "fmt 2 s, clippy 40 s, ..." from BuildKit's "#N DONE 40.2s".
+# The check and build steps of one build: "fmt 2 s, clippy 40 s, ..." from BuildKit's "#N DONE 40.2s".
+# The two stages run at the same time, so the rebuild takes about the longer of checks and build.
 steps() {
   awk '
-    /^#[0-9]+ \[builder/ { id = $1; name = $0
+    /^#[0-9]+ \[(check|build) / { id = $1; name = $0
       if (name ~ /cargo fmt/) label[id] = "fmt"; else if (name ~ /cargo clippy/) label[id] = "clippy";
       else if (name ~ /cargo test/) label[id] = "tests"; else if (name ~ /cargo build/) label[id] = "release build" }
     /^#[0-9]+ DONE / && ($1 in label) && !(($1) in seen) { seen[$1] = 1; t = $3; sub(/s$/, "", t); sum[label[$1]] += t }

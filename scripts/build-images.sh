@@ -5,7 +5,8 @@
 #      (tracked + untracked, so uncommitted edits are built; CONTEXT=head builds exactly HEAD),
 #   2. vendor the crates there (cached in .build/vendor, redone when Cargo.lock changes) and point
 #      cargo at them offline via the context's .cargo/config.toml,
-#   3. `docker build --target T` per image; BuildKit shares the builder stage between them.
+#   3. `docker build --target T` per image; BuildKit shares the check and build stages between them
+#      (the first image runs both at once; the others find them cached).
 # Env: DOCKER (default /usr/bin/docker, the BuildKit-capable 20.10 client), TAG (dev),
 #      TARGETS ("backend marketing frontend tools"; `TARGETS=backup` builds the backup image,
 #      `TARGETS=stripe-stand-in` the test-only Stripe stand-in of `make e2e-paid`), CARGO_PROFILE (the binaries' Cargo
@@ -84,8 +85,8 @@ version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 n=0 total=$(wc -w <<<"$TARGETS")
 for target in $TARGETS; do
   n=$((n + 1))
-  # The first image compiles everything (fmt, clippy, tests, release: minutes on a cold cache); the
-  # others reuse the builder stage.
+  # The first image compiles everything (checks and release build side by side: minutes on a cold
+  # cache); the others reuse those stages.
   step "[$n/$total] building image $target:$TAG (builder $RUST_IMAGE, runtime $RUNTIME_IMAGE)" "$RERUN"
   "$DOCKER" build --progress="${PROGRESS:-plain}" \
     -f "$DOCKERFILE" --target "$target" -t "$target:$TAG" \

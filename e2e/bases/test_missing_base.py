@@ -4,7 +4,7 @@ missing from the local store is built on the way, and the stack comes up healthy
 The runtime base is the one made missing: its upstream name points at a registry that cannot
 answer (so the pull attempt fails at once) and its stand-in gets a scratch name that is not in the
 store. The image tag and the compose project are scratch too. Everything else is reused (the
-Debian base, the builder image, PostgreSQL, BuildKit's cache of the builder stage), so the run
+Debian base, the builder image, PostgreSQL, BuildKit's cache of the check and build stages), so the run
 costs one small stand-in build, the final image layers and a stack start. Needs the host ports of
 the prod stack: run it under the stack lock, like the e2e suite."""
 

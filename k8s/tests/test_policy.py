@@ -88,6 +88,40 @@ def test_backend_gets_its_billing_settings_and_reaches_stripe(rendered, overlay)
     assert ("TCP", 443) in ports, f"{overlay}: no HTTPS egress for the backend"
 
 
+@pytest.mark.parametrize("overlay", APP_OVERLAYS)
+def test_backend_connects_as_the_application_role_the_migration_job_creates(rendered, overlay):
+    """Least privilege: the schema owner migrates and creates the application role; the backend
+    logs in as that role (DML only), with the password the Job set; backups stay the owner."""
+    import base64
+
+    docs = rendered[overlay]
+
+    def secret_env(container, secret_prefix):
+        env = {}
+        for e in container.get("env") or []:
+            ref = e.get("valueFrom", {}).get("secretKeyRef")
+            if ref and ref["name"].startswith(secret_prefix):
+                secret = next(d for d in kinds(docs, "Secret") if d["metadata"]["name"] == ref["name"])
+                raw = secret.get("data", {}).get(ref["key"])
+                env[e["name"]] = base64.b64decode(raw).decode() if raw else secret["stringData"][ref["key"]]
+        return env
+
+    [job] = [d for d in kinds(docs, "Job") if d["metadata"]["name"].startswith("migrate")]
+    [migrate] = job["spec"]["template"]["spec"]["containers"]
+    backend = next(d for d in kinds(docs, "Deployment") if d["metadata"]["name"] == "backend")
+    job_env = secret_env(migrate, "migrate-secrets")
+    backend_env = secret_env(backend["spec"]["template"]["spec"]["containers"][0], "backend-secrets")
+    url = re.compile(r"postgres://(?P<user>[^:@]+):(?P<password>[^@]+)@")
+    owner = url.match(job_env["DATABASE_URL"])
+    app = url.match(backend_env["DATABASE_URL"])
+    assert owner and app, (job_env, backend_env)
+    assert owner["user"] == "ledger" and app["user"] == job_env["APP_DATABASE_USER"] == "ledger_app"
+    assert app["password"] == job_env["APP_DATABASE_PASSWORD"] == "__APP_DATABASE_PASSWORD__"
+    assert owner["password"] == "__DATABASE_PASSWORD__"
+    backup = (SECRETS_DIR / "backup.env").read_text()
+    assert f"DATABASE_URL={job_env['DATABASE_URL']}" in backup, "backups read every table: the owner"
+
+
 def test_services_are_cluster_ip_or_headless(everything):
     assert len(kinds(everything, "Service")) >= 8
     assert policy.check_services_cluster_ip(everything) == []
@@ -395,7 +429,7 @@ def test_committed_secret_files_hold_only_placeholders():
             if not line.strip() or line.startswith("#"):
                 continue
             key, value = line.split("=", 1)
-            if key in ("POSTGRES_USER", "POSTGRES_DB"):
+            if key in ("POSTGRES_USER", "POSTGRES_DB", "APP_DATABASE_USER"):
                 continue
             assert "__" in value, f"{path.name}: {key} looks like a real secret"
     assert "STRIPE_WEBHOOK_SECRET=__WEBHOOK_SECRET_VALUE__" in (SECRETS_DIR / "stripe-webhook-secret.env").read_text()

@@ -11,6 +11,8 @@
 //!   `tools`).
 //! - [`db`]: the lazily connecting pool and what counts as "database unavailable" (also used by
 //!   `tools`).
+//! - [`app_role`]: the application role the backend connects as (DML only), created and granted
+//!   by `tools db-migrate` with this code, and by the tests the same way.
 //! - [`known_secrets`]: placeholders and published local defaults the backend refuses as secrets.
 //! - [`error`]: [`error::ApiError`] and its JSON shape.
 //! - [`extract`]: `Json`, `Query`, `Path` that reject in that shape (`Json` is also the response).
@@ -28,6 +30,7 @@
 //! Migrations live in `migrations/` and are exposed as [`MIGRATOR`] for the `tools` binary:
 //! the backend itself never migrates at start; it waits for the schema ([`schema`]).
 
+pub mod app_role;
 pub mod auth;
 pub mod billing;
 pub mod config;

@@ -10,6 +10,10 @@
 //! `make bench`): the `with-postgres` binary runs a command against one, so there is one way to
 //! start it.
 //!
+//! The throwaway cluster trusts the superuser `postgres` over loopback and asks every other role
+//! for its password (SCRAM), so tests of the application role ([`APP_ROLE`]) see real
+//! authentication: a wrong or rotated-away password is refused.
+//!
 //! [`stripe`] is a local stand-in for the Stripe API (and its hosted pages), for the tests and,
 //! as the `stripe-stand-in` binary, for the end-to-end stack.
 #![allow(unsafe_code)] // libc::atexit / getuid / chown for the throwaway cluster.
@@ -23,6 +27,13 @@ use std::time::{Duration, Instant};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
+
+/// The application role the backend's tests connect as (cluster-wide, like every role): created
+/// and granted by `backend::app_role::apply`, the code `tools db-migrate` runs, so the API suite
+/// runs with exactly the privileges the backend has in production.
+pub const APP_ROLE: &str = "ledger_app_test";
+/// [`APP_ROLE`]'s fixed password (URL-safe as it is).
+pub const APP_ROLE_PASSWORD: &str = "app-role-test-pw-5d1f0c2a9b7e";
 
 /// A database of its own for one test; dropped (with `WITH (FORCE)`) by [`TestDb::drop_db`].
 pub struct TestDb {
@@ -76,6 +87,22 @@ impl TestDb {
             let _ = admin.close().await;
         }
     }
+}
+
+/// Replaces the user and password of a postgres URL (both URL-safe as given).
+pub fn with_credentials(url: &str, user: &str, password: &str) -> String {
+    let scheme_end = url.find("://").map(|i| i + 3).unwrap_or(0);
+    let rest = &url[scheme_end..];
+    let host_start = match (rest.find('@'), rest.find('/')) {
+        (Some(at), Some(slash)) if at < slash => at + 1,
+        (Some(at), None) => at + 1,
+        _ => 0,
+    };
+    format!(
+        "{}{user}:{password}@{}",
+        &url[..scheme_end],
+        &rest[host_start..]
+    )
 }
 
 /// Replaces the database name (path) of a postgres URL.
@@ -178,6 +205,15 @@ impl Cluster {
             "initdb failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        // Trust only the superuser (what the tests administer with); every other role logs in
+        // with its password, as in production.
+        std::fs::write(
+            data_dir.join("pg_hba.conf"),
+            "local all all trust\n\
+             host all postgres 127.0.0.1/32 trust\n\
+             host all all 127.0.0.1/32 scram-sha-256\n",
+        )
+        .expect("write pg_hba.conf");
         let mut cluster = Cluster {
             port: 0,
             data_dir,

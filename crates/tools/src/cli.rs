@@ -42,8 +42,11 @@ pub enum Command {
     /// retried while the first is still running): PostgreSQL's advisory lock serialises them and
     /// the later ones find nothing to do. With NAMESPACE equal to PRODUCTION_NAMESPACE it also
     /// marks the database as production (table public.tools_production_mark), which db-reset then
-    /// refuses whatever NAMESPACE says. Exits 3 when the database stays unreachable, 4 when a
-    /// migration fails, 5 when the database has migrations this binary does not know.
+    /// refuses whatever NAMESPACE says. With APP_DATABASE_USER and APP_DATABASE_PASSWORD it then
+    /// creates that login role (or sets its password) and grants it SELECT/INSERT/UPDATE/DELETE
+    /// on the tables and nothing else: the role the backend connects as. Exits 3 when the
+    /// database stays unreachable, 4 when a migration fails, 5 when the database has migrations
+    /// this binary does not know.
     #[command(after_help = exit::help())]
     DbMigrate(MigrateArgs),
 

@@ -12,8 +12,8 @@ use serde_json::{json, Value};
 use test_support::stripe::{Mode, Options as StandInOptions, StandIn};
 
 use crate::helpers::{
-    expect, expect_error, spawn_app_with, Options, TestApp, APP_URL, JWT_SECRET, PRICE_ID,
-    STRIPE_API_KEY, WEBHOOK_SECRET,
+    app_role_url, expect, expect_error, spawn_app_with, Options, TestApp, APP_URL, JWT_SECRET,
+    PRICE_ID, STRIPE_API_KEY, WEBHOOK_SECRET,
 };
 
 async fn stand_in() -> StandIn {
@@ -426,7 +426,7 @@ async fn the_stripe_key_never_reaches_the_logs() {
         .envs([
             ("PORT", port.to_string()),
             ("HOST", "127.0.0.1".into()),
-            ("DATABASE_URL", db.url.clone()),
+            ("DATABASE_URL", app_role_url(&db.url).await),
             ("JWT_SECRET", JWT_SECRET.into()),
             ("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET.into()),
             ("STRIPE_API_KEY", STRIPE_API_KEY.into()),
@@ -435,6 +435,7 @@ async fn the_stripe_key_never_reaches_the_logs() {
             ("APP_URL", APP_URL.into()),
             ("LOG_FORMAT", "json".into()),
             ("RUST_LOG", "debug".into()),
+            ("METRICS_PORT", "0".into()),
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -444,7 +445,9 @@ async fn the_stripe_key_never_reaches_the_logs() {
     let client = reqwest::Client::new();
     let mut up = false;
     for _ in 0..100 {
-        if client.get(format!("{base}/healthz")).send().await.is_ok() {
+        // Ready, not just listening: the schema gate must have seen the migrations.
+        let health = client.get(format!("{base}/healthz")).send().await;
+        if health.is_ok_and(|r| r.status().is_success()) {
             up = true;
             break;
         }

@@ -1,5 +1,7 @@
 //! `spawn_app()`: a migrated database of its own plus the real application, built by the same
-//! `Application::build` as `main`, with test settings (port 0, that database, two workers).
+//! `Application::build` as `main`, with test settings (port 0, that database, two workers). The
+//! app connects as the application role ([`app_role_url`]), as in production: the whole API
+//! suite is the proof that the backend needs nothing beyond reading and writing rows.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
@@ -87,9 +89,32 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         .expect("test PostgreSQL");
     let db = TestDb::new().await;
     backend::MIGRATOR.run(&db.pool).await.expect("migrate");
-    let mut app = serve(&db.url, options).await;
+    let mut app = serve(&app_role_url(&db.url).await, options).await;
     app.db = Some(db);
     app
+}
+
+/// Sets up the application role on the database at `owner_url` exactly as `tools db-migrate`
+/// does after migrating (the same `backend::app_role::apply`), and returns the URL to connect as
+/// it. Run it again after migrating, as the migration Job does.
+pub async fn app_role_url(owner_url: &str) -> String {
+    use sqlx::Connection as _;
+    let mut owner = sqlx::PgConnection::connect(owner_url)
+        .await
+        .expect("connect as the schema owner");
+    backend::app_role::apply(
+        &mut owner,
+        test_support::APP_ROLE,
+        &SecretString::from(test_support::APP_ROLE_PASSWORD),
+    )
+    .await
+    .expect("set up the application role");
+    let _ = owner.close().await;
+    test_support::with_credentials(
+        owner_url,
+        test_support::APP_ROLE,
+        test_support::APP_ROLE_PASSWORD,
+    )
 }
 
 /// The settings `main` would parse, with test values: any free port on loopback, the database

@@ -22,7 +22,9 @@ fn backend(overrides: &[(&str, &str)]) -> Command {
         .env("STRIPE_API_KEY", "sk_test_51HxYzAbCdEfGhIjKlMnOpQr")
         .env("STRIPE_PRICE_ID", "price_1NvXyZ")
         .env("APP_URL", "http://localhost:3000")
-        .env("LOG_FORMAT", "json");
+        .env("LOG_FORMAT", "json")
+        // Two tests run the binary at once: the default metrics port would collide.
+        .env("METRICS_PORT", "0");
     for (k, v) in overrides {
         cmd.env(k, v);
     }

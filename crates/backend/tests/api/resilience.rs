@@ -4,7 +4,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use test_support::Cluster;
 
-use crate::helpers::{expect, expect_error, sample, serve, Options};
+use crate::helpers::{app_role_url, expect, expect_error, sample, serve, Options};
 
 #[tokio::test]
 async fn database_outage_answers_503_and_recovers_without_restart() {
@@ -17,7 +17,7 @@ async fn database_outage_answers_503_and_recovers_without_restart() {
     pool.close().await;
 
     let app = serve(
-        &url,
+        &app_role_url(&url).await,
         Options {
             acquire_timeout: Duration::from_secs(1),
             metrics: true,

@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use test_support::TestDb;
 
-use crate::helpers::{expect, expect_error, serve, serve_unready, Options, TestApp};
+use crate::helpers::{app_role_url, expect, expect_error, serve, serve_unready, Options, TestApp};
 
 async fn fresh_db() -> TestDb {
     tokio::task::spawn_blocking(test_support::server_url)
@@ -63,13 +63,16 @@ async fn wait_ready(app: &TestApp, within: Duration) {
 #[tokio::test]
 async fn unmigrated_database_holds_readiness_until_migrated_then_serves_without_restart() {
     let db = fresh_db().await;
-    let app = serve_unready(&db.url, Options::default()).await;
+    // The role exists (an earlier release's Job) but has no tables to be granted yet.
+    let app = serve_unready(&app_role_url(&db.url).await, Options::default()).await;
     assert_nothing_served(&app).await;
     // Still not ready a few polls later: the gate waits, it does not give up or open by itself.
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert_nothing_served(&app).await;
 
+    // What the migration Job does: migrate, then grant the new tables.
     backend::MIGRATOR.run(&db.pool).await.expect("migrate");
+    app_role_url(&db.url).await;
     wait_ready(&app, Duration::from_secs(5)).await;
     let (token, _) = app.signup("ann@example.com").await;
     expect(app.get("/accounts", Some(&token)).await, StatusCode::OK).await;
@@ -86,7 +89,7 @@ async fn a_schema_newer_than_the_build_is_served() {
         |v| v + 1,
     )
     .await;
-    let app = serve(&db.url, Options::default()).await;
+    let app = serve(&app_role_url(&db.url).await, Options::default()).await;
     let (token, _) = app.signup("bob@example.com").await;
     expect(app.get("/accounts", Some(&token)).await, StatusCode::OK).await;
     app.finish().await;
@@ -97,7 +100,7 @@ async fn a_schema_newer_than_the_build_is_served() {
 async fn an_older_schema_is_not_enough() {
     // As if the newest migration had not run yet (its Job still running, or failed).
     let db = migrated_then("DELETE FROM _sqlx_migrations WHERE version = $1", |v| v).await;
-    let app = serve_unready(&db.url, Options::default()).await;
+    let app = serve_unready(&app_role_url(&db.url).await, Options::default()).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_nothing_served(&app).await;
     app.finish().await;

@@ -6,7 +6,10 @@
 //! onto the distinct exit codes an operator acts on.
 //!
 //! Run in the production namespace (`NAMESPACE` = `PRODUCTION_NAMESPACE`), it also marks the
-//! database as production ([`production_mark`]) once the migrations are in.
+//! database as production ([`production_mark`]) once the migrations are in. Given
+//! `--app-user`/`--app-password` it then sets up the backend's application role
+//! ([`app_role`]). Both steps (and `--seed`) run while the migration lock is still held, so a
+//! concurrent run starts only once this one has finished all of it.
 
 use std::collections::HashSet;
 
@@ -15,6 +18,7 @@ use clap::Args;
 use sqlx::migrate::{Migrate, MigrateError};
 use sqlx::PgConnection;
 
+use crate::db::app_role::{self, AppRole, AppRoleArgs};
 use crate::db::{
     connect_once, production_mark, seed, with_retries, Attempt, DatabaseArgs, DatabaseUrl,
     RetryArgs,
@@ -30,6 +34,8 @@ pub struct MigrateArgs {
     pub retry: RetryArgs,
     #[command(flatten)]
     pub ns: OptionalNamespaceArgs,
+    #[command(flatten)]
+    pub app: AppRoleArgs,
     /// Also add the demo data (user demo@example.com / demo-password, accounts, transactions);
     /// idempotent: a second run adds nothing.
     #[arg(long)]
@@ -113,15 +119,13 @@ fn up_migrations() -> impl Iterator<Item = &'static sqlx::migrate::Migration> {
         .filter(|m| !m.migration_type.is_down_migration())
 }
 
-/// Applies the pending migrations on `conn`.
+/// Applies the pending migrations on `conn`, taking the migration lock, which stays held on
+/// success until the caller unlocks (or closes the connection): what follows the migrations (the
+/// production mark, the application role, the seed) runs under it too. On error the caller drops
+/// the connection, which releases the lock.
 pub async fn apply(conn: &mut PgConnection) -> Result<Outcome, MigrateError> {
     conn.lock().await?;
-    let result = apply_locked(conn).await;
-    // On error the caller drops the connection, which releases the lock anyway.
-    if result.is_ok() {
-        conn.unlock().await?;
-    }
-    result
+    apply_locked(conn).await
 }
 
 async fn apply_locked(conn: &mut PgConnection) -> Result<Outcome, MigrateError> {
@@ -145,23 +149,27 @@ async fn apply_locked(conn: &mut PgConnection) -> Result<Outcome, MigrateError> 
 
 /// `db-migrate`.
 pub async fn run(args: &MigrateArgs) -> Result<(), Failure> {
+    let role = args.app.role()?;
     migrate_and_seed(
         "db-migrate",
         &args.db.database_url,
         &args.retry,
         args.ns.production(),
+        role.as_ref(),
         args.seed,
     )
     .await
 }
 
 /// Connects (with retries), migrates, marks the database as production when `production_namespace`
-/// is given, and optionally seeds: shared with `db-reset`.
+/// is given, sets up the application role when given, and optionally seeds: shared with
+/// `db-reset`.
 pub async fn migrate_and_seed(
     prefix: &str,
     url: &DatabaseUrl,
     retry: &RetryArgs,
     production_namespace: Option<&str>,
+    app_role: Option<&AppRole>,
     with_seed: bool,
 ) -> Result<(), Failure> {
     eprintln!(
@@ -214,12 +222,17 @@ pub async fn migrate_and_seed(
             url.database()
         );
     }
+    if let Some(role) = app_role {
+        app_role::apply(prefix, &mut conn, role).await?;
+    }
     if with_seed {
         let added = seed::seed(&mut conn)
             .await
             .map_err(|e| Failure::new(exit::FAILURE, e))?;
         eprintln!("{prefix}: {added}");
     }
+    // Closing releases the migration lock too; unlocking first says so explicitly.
+    let _ = conn.unlock().await;
     use sqlx::Connection;
     let _ = conn.close().await;
     Ok(())

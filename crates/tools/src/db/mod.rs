@@ -1,9 +1,11 @@
 //! Database commands: `db-migrate` ([`migrate`]), `db-reset` ([`reset`]), the demo data
-//! ([`seed`]) and the database's own "this is production" record ([`production_mark`]), plus what they share: the `DATABASE_URL` newtype that never shows its password,
+//! ([`seed`]), the database's own "this is production" record ([`production_mark`]) and the
+//! backend's least-privilege login ([`app_role`]), plus what they share: the `DATABASE_URL` newtype that never shows its password,
 //! the database and retry flags, and connecting with bounded retries while the server is still
 //! starting (what counts as "not reachable yet" is `backend::db::is_unavailable`, the same
 //! judgement the backend answers 503 on).
 
+pub mod app_role;
 pub mod migrate;
 pub mod production_mark;
 pub mod reset;

@@ -16,6 +16,7 @@ use anyhow::Context as _;
 use clap::Args;
 use sqlx::{ConnectOptions, Connection, PgConnection};
 
+use crate::db::app_role::AppRoleArgs;
 use crate::db::{
     connect, migrate, production_mark, quote_ident, DatabaseArgs, DatabaseUrl, RetryArgs,
 };
@@ -30,6 +31,8 @@ pub struct ResetArgs {
     pub retry: RetryArgs,
     #[command(flatten)]
     pub ns: NamespaceArgs,
+    #[command(flatten)]
+    pub app: AppRoleArgs,
     /// Add the demo data after migrating.
     #[arg(long)]
     pub seed: bool,
@@ -49,6 +52,7 @@ const OBJECT_IN_USE: &str = "55006";
 pub async fn run(args: &ResetArgs) -> Result<(), Failure> {
     let url = &args.db.database_url;
     let db = url.database();
+    let role = args.app.role()?;
     if args.ns.is_production() && !args.destroy_production {
         return Err(Failure::new(
             exit::REFUSED_PRODUCTION,
@@ -93,7 +97,15 @@ pub async fn run(args: &ResetArgs) -> Result<(), Failure> {
         .ns
         .is_production()
         .then_some(args.ns.namespace.as_str());
-    migrate::migrate_and_seed("db-reset", url, &args.retry, production, args.seed).await
+    migrate::migrate_and_seed(
+        "db-reset",
+        url,
+        &args.retry,
+        production,
+        role.as_ref(),
+        args.seed,
+    )
+    .await
 }
 
 /// Refuses (exit 6) a database marked as production unless the explicit flag was given. A mark

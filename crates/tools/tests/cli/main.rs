@@ -3,6 +3,7 @@
 //! database per test); Stripe is a local server speaking its webhook-endpoint API; S3 is moto's
 //! S3-compatible server.
 
+mod app_role;
 mod backup;
 mod db;
 mod fake_stripe;
