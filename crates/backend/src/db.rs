@@ -1,10 +1,11 @@
 //! The database as the backend sees it, and as `tools` (which migrates it) sees it too: the pool
 //! that connects lazily, and which errors mean "PostgreSQL is unavailable right now".
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::PgPool;
+use sqlx::{PgPool, Postgres};
 
 /// Per-connection server settings (sent as startup options, so every pooled connection has them
 /// from its first statement): PostgreSQL cancels a statement running longer than
@@ -54,6 +55,18 @@ pub fn lazy_pool(
         .acquire_timeout(acquire_timeout)
         .test_before_acquire(true)
         .connect_lazy_with(options)
+}
+
+/// A connection from `pool` for one request, with the wait recorded in
+/// `db_pool_acquire_duration_seconds`. Handlers take one connection per request and run all
+/// their statements on it (`&mut *conn`), rather than handing `&pool` to each query: each
+/// acquire from the pool pings the connection first (a round trip), and a request that holds
+/// one connection cannot deadlock the pool against itself.
+pub async fn acquire(pool: &PgPool) -> Result<PoolConnection<Postgres>, sqlx::Error> {
+    let started = Instant::now();
+    let conn = pool.acquire().await;
+    crate::metrics::pool_acquired(started.elapsed());
+    conn
 }
 
 /// True for errors that mean "cannot reach or use PostgreSQL right now", which pass with time,

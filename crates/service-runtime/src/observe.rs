@@ -82,7 +82,14 @@ where
         let in_flight = metrics.as_ref().map(|m| m.in_flight());
         // A label left by a handler whose response never reached this point is stale.
         let _ = take_route_label();
-        let span = tracing::info_span!("request", request_id = id.to_str().unwrap_or(""));
+        // The span gives the handler's own log events the request id. Probes (constantly hit,
+        // logged at debug, their handler never logs) skip it: a span is most of their cost.
+        let probe = crate::health::PROBE_PATHS.contains(&uri.path());
+        let span = if probe {
+            tracing::Span::none()
+        } else {
+            tracing::info_span!("request", request_id = id.to_str().unwrap_or(""))
+        };
         let started = Instant::now();
         let future = self.inner.call(req).instrument(span.clone());
         Box::pin(async move {
@@ -100,7 +107,7 @@ where
             }
             drop(in_flight);
             let micros = elapsed.as_micros() as u64;
-            let level = if crate::health::PROBE_PATHS.contains(&uri.path()) {
+            let level = if probe {
                 Level::Debug
             } else if status >= 500 {
                 Level::Warn

@@ -51,7 +51,7 @@ pub async fn load(
            WHERE u.id = $1"#,
         user_id
     )
-    .fetch_optional(pool)
+    .fetch_optional(&mut *crate::db::acquire(pool).await?)
     .await?;
     Ok(row.map(|r| Access {
         email: r.email,

@@ -18,8 +18,8 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sqlx::PgConnection;
 use sqlx::PgPool;
+use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
 use axum::http::StatusCode;
@@ -128,7 +128,8 @@ pub async fn process(pool: &PgPool, body: &[u8]) -> Result<Outcome, ApiError> {
         .cloned()
         .unwrap_or(Value::Null);
 
-    let mut tx = pool.begin().await?;
+    let mut conn = crate::db::acquire(pool).await?;
+    let mut tx = conn.begin().await?;
     let fresh = sqlx::query_scalar!(
         "INSERT INTO stripe_events (id, type) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING id",
         id,

@@ -53,7 +53,7 @@ impl Billing {
             "SELECT status FROM subscriptions WHERE user_id = $1",
             user_id
         )
-        .fetch_optional(pool)
+        .fetch_optional(&mut *crate::db::acquire(pool).await?)
         .await?;
         Ok(status.as_deref() == Some(access::ACTIVE))
     }

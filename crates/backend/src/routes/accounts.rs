@@ -20,9 +20,11 @@ use axum::routing::get;
 use axum::Router;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
+use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
+use crate::db::acquire;
 use crate::error::ApiError;
 use crate::extract::{Json, Path, Query};
 use crate::routes::touched_one;
@@ -169,7 +171,8 @@ async fn list(
         .filter(|s| !s.trim().is_empty())
         .map(decode_cursor)
         .transpose()?;
-    let mut accounts = with_balances(&state, user, None, after, limit + 1).await?;
+    let mut conn = acquire(&state.pool).await?;
+    let mut accounts = with_balances(&mut conn, user, None, after, limit + 1).await?;
     let next = if accounts.len() as i64 > limit {
         accounts.truncate(limit as usize);
         accounts.last().map(|a| encode_cursor(a.created_at, a.id))
@@ -187,8 +190,8 @@ async fn list(
 }
 
 /// One of the caller's accounts with its balance, or 404.
-async fn fetch(state: &AppState, user: AuthUser, id: Uuid) -> Result<Account, ApiError> {
-    with_balances(state, user, Some(id), None, 1)
+async fn fetch(conn: &mut PgConnection, user: AuthUser, id: Uuid) -> Result<Account, ApiError> {
+    with_balances(conn, user, Some(id), None, 1)
         .await?
         .pop()
         .ok_or(ApiError::NotFound)
@@ -197,7 +200,7 @@ async fn fetch(state: &AppState, user: AuthUser, id: Uuid) -> Result<Account, Ap
 /// Up to `limit` of the caller's accounts (or just the one with id `only`) after `after`, with
 /// their balances, oldest first: the one place balances are computed.
 async fn with_balances(
-    state: &AppState,
+    conn: &mut PgConnection,
     user: AuthUser,
     only: Option<Uuid>,
     after: Option<Cursor>,
@@ -228,7 +231,7 @@ async fn with_balances(
         after_id,
         limit
     )
-    .fetch_all(&state.pool)
+    .fetch_all(&mut *conn)
     .await?;
     rows.into_iter()
         .map(|r| Account::new(r.id, r.name, r.kind, r.created_at, r.balance_cents))
@@ -243,7 +246,8 @@ async fn create(
     let name = valid_name(&body.name)?;
     let kind = valid_kind(&body.kind)?;
     // Count and insert under the user's row lock, so concurrent creates cannot overshoot the cap.
-    let mut tx = state.pool.begin().await?;
+    let mut conn = acquire(&state.pool).await?;
+    let mut tx = conn.begin().await?;
     sqlx::query!("SELECT id FROM users WHERE id = $1 FOR UPDATE", user.id)
         .fetch_optional(&mut *tx)
         .await?;
@@ -279,7 +283,8 @@ async fn show(
     user: AuthUser,
     Path(id): Path<Uuid>,
 ) -> Result<Json<Account>, ApiError> {
-    fetch(&state, user, id).await.map(Json)
+    let mut conn = acquire(&state.pool).await?;
+    fetch(&mut conn, user, id).await.map(Json)
 }
 
 async fn update(
@@ -290,6 +295,7 @@ async fn update(
 ) -> Result<Json<Account>, ApiError> {
     let name = body.name.as_deref().map(valid_name).transpose()?;
     let kind = body.kind.as_deref().map(valid_kind).transpose()?;
+    let mut conn = acquire(&state.pool).await?;
     let updated = sqlx::query!(
         "UPDATE accounts SET name = COALESCE($3, name), type = COALESCE($4, type)
          WHERE user_id = $1 AND id = $2",
@@ -298,10 +304,10 @@ async fn update(
         name,
         kind
     )
-    .execute(&state.pool)
+    .execute(&mut *conn)
     .await?;
     touched_one(updated)?;
-    fetch(&state, user, id).await.map(Json)
+    fetch(&mut conn, user, id).await.map(Json)
 }
 
 async fn remove(
@@ -309,12 +315,13 @@ async fn remove(
     user: AuthUser,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, ApiError> {
+    let mut conn = acquire(&state.pool).await?;
     let deleted = sqlx::query!(
         "DELETE FROM accounts WHERE user_id = $1 AND id = $2",
         user.id,
         id
     )
-    .execute(&state.pool)
+    .execute(&mut *conn)
     .await
     .map_err(|e| match &e {
         sqlx::Error::Database(db) if db.is_foreign_key_violation() => ApiError::Conflict {

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::auth::email::Email;
 use crate::auth::jwt::AuthUser;
 use crate::auth::rate_limit::{Key, RateLimiter};
+use crate::db::acquire;
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::state::AppState;
@@ -83,7 +84,7 @@ async fn signup(
         email.as_str(),
         hash
     )
-    .fetch_one(&state.pool)
+    .fetch_one(&mut *acquire(&state.pool).await?)
     .await
     .map_err(|e| match ApiError::from(e) {
         ApiError::Conflict { .. } => ApiError::Conflict {
@@ -169,7 +170,7 @@ async fn login(
                 "SELECT id, email, password_hash, created_at FROM users WHERE email = $1",
                 email.as_str()
             )
-            .fetch_optional(&state.pool)
+            .fetch_optional(&mut *acquire(&state.pool).await?)
             .await?
         }
         None => None,
@@ -203,7 +204,7 @@ async fn me(State(state): State<AppState>, user: AuthUser) -> Result<Json<UserBo
         "SELECT id, email, created_at FROM users WHERE id = $1",
         user.id
     )
-    .fetch_optional(&state.pool)
+    .fetch_optional(&mut *acquire(&state.pool).await?)
     .await?
     // A valid token for a user that no longer exists is no longer a session.
     .ok_or(ApiError::Unauthorized)?;

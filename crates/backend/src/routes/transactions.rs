@@ -15,9 +15,11 @@ use axum::routing::get;
 use axum::Router;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
+use crate::db::acquire;
 use crate::error::ApiError;
 use crate::extract::{Json, Path, Query};
 use crate::routes::touched_one;
@@ -125,7 +127,8 @@ struct Valid {
     credit_account_id: Uuid,
 }
 
-async fn validate(state: &AppState, user: AuthUser, t: Valid) -> Result<Valid, ApiError> {
+/// The checks that need no database: run before a connection is taken.
+fn check(t: &Valid) -> Result<(), ApiError> {
     if t.amount_cents <= 0 {
         return Err(ApiError::validation(
             "amount_cents",
@@ -150,12 +153,21 @@ async fn validate(state: &AppState, user: AuthUser, t: Valid) -> Result<Valid, A
             "must differ from debit_account_id",
         ));
     }
+    Ok(())
+}
+
+/// Both accounts must be the caller's.
+async fn check_accounts(
+    conn: &mut PgConnection,
+    user: AuthUser,
+    t: &Valid,
+) -> Result<(), ApiError> {
     let owned = sqlx::query_scalar!(
         "SELECT id FROM accounts WHERE user_id = $1 AND id = ANY($2)",
         user.id,
         &[t.debit_account_id, t.credit_account_id][..]
     )
-    .fetch_all(&state.pool)
+    .fetch_all(&mut *conn)
     .await?;
     if !owned.contains(&t.debit_account_id) {
         return Err(ApiError::validation("debit_account_id", "no such account"));
@@ -163,7 +175,7 @@ async fn validate(state: &AppState, user: AuthUser, t: Valid) -> Result<Valid, A
     if !owned.contains(&t.credit_account_id) {
         return Err(ApiError::validation("credit_account_id", "no such account"));
     }
-    Ok(t)
+    Ok(())
 }
 
 /// An account deleted between validation and write trips the foreign key: same answer.
@@ -241,7 +253,7 @@ async fn list(
         after_id,
         limit + 1
     )
-    .fetch_all(&state.pool)
+    .fetch_all(&mut *acquire(&state.pool).await?)
     .await?;
     let next_cursor = if items.len() as i64 > limit {
         items.truncate(limit as usize);
@@ -252,7 +264,7 @@ async fn list(
     Ok(Json(Page { items, next_cursor }))
 }
 
-async fn fetch(state: &AppState, user: AuthUser, id: Uuid) -> Result<Transaction, ApiError> {
+async fn fetch(conn: &mut PgConnection, user: AuthUser, id: Uuid) -> Result<Transaction, ApiError> {
     sqlx::query_as!(
         Transaction,
         "SELECT id, date, amount_cents, description, debit_account_id, credit_account_id, created_at
@@ -260,7 +272,7 @@ async fn fetch(state: &AppState, user: AuthUser, id: Uuid) -> Result<Transaction
         user.id,
         id
     )
-    .fetch_optional(&state.pool)
+    .fetch_optional(&mut *conn)
     .await?
     .ok_or(ApiError::NotFound)
 }
@@ -277,7 +289,9 @@ async fn create(
         debit_account_id: body.debit_account_id,
         credit_account_id: body.credit_account_id,
     };
-    let t = validate(&state, user, t).await?;
+    check(&t)?;
+    let mut conn = acquire(&state.pool).await?;
+    check_accounts(&mut conn, user, &t).await?;
     let row = sqlx::query_as!(
         Transaction,
         "INSERT INTO transactions
@@ -291,7 +305,7 @@ async fn create(
         t.debit_account_id,
         t.credit_account_id
     )
-    .fetch_one(&state.pool)
+    .fetch_one(&mut *conn)
     .await
     .map_err(write_error)?;
     Ok((StatusCode::CREATED, Json(row)))
@@ -302,7 +316,9 @@ async fn show(
     user: AuthUser,
     Path(id): Path<Uuid>,
 ) -> Result<Json<Transaction>, ApiError> {
-    fetch(&state, user, id).await.map(Json)
+    fetch(&mut *acquire(&state.pool).await?, user, id)
+        .await
+        .map(Json)
 }
 
 async fn update(
@@ -311,7 +327,8 @@ async fn update(
     Path(id): Path<Uuid>,
     Json(body): Json<TransactionPatch>,
 ) -> Result<Json<Transaction>, ApiError> {
-    let current = fetch(&state, user, id).await?;
+    let mut conn = acquire(&state.pool).await?;
+    let current = fetch(&mut conn, user, id).await?;
     let t = Valid {
         date: match body.date.as_deref() {
             Some(s) => parse_stored_date("date", s)?,
@@ -325,7 +342,8 @@ async fn update(
         debit_account_id: body.debit_account_id.unwrap_or(current.debit_account_id),
         credit_account_id: body.credit_account_id.unwrap_or(current.credit_account_id),
     };
-    let t = validate(&state, user, t).await?;
+    check(&t)?;
+    check_accounts(&mut conn, user, &t).await?;
     let row = sqlx::query_as!(
         Transaction,
         "UPDATE transactions
@@ -341,7 +359,7 @@ async fn update(
         t.debit_account_id,
         t.credit_account_id
     )
-    .fetch_optional(&state.pool)
+    .fetch_optional(&mut *conn)
     .await
     .map_err(write_error)?
     .ok_or(ApiError::NotFound)?;
@@ -358,7 +376,7 @@ async fn remove(
         user.id,
         id
     )
-    .execute(&state.pool)
+    .execute(&mut *acquire(&state.pool).await?)
     .await?;
     touched_one(deleted)?;
     Ok(StatusCode::NO_CONTENT)

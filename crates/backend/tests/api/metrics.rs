@@ -93,3 +93,49 @@ async fn requests_throttling_webhooks_and_the_pool_are_exported() {
     assert!(text.contains("service_build_info{"), "{text}");
     app.finish().await;
 }
+
+/// `db_pool_acquire_duration_seconds`: a request that finds every pooled connection taken waits
+/// for one, and that wait is what the histogram shows (the pool's gauges alone cannot).
+#[tokio::test]
+async fn waiting_for_a_pooled_connection_is_timed() {
+    let app = spawn_app_with(Options {
+        metrics: true,
+        ..Options::default()
+    })
+    .await;
+    let (token, _) = app.signup("acquire-wait@example.com").await;
+    // Observations of every app in this test process share the histogram: compare deltas of
+    // the waits longer than 250 ms, which only a held pool produces.
+    let slow = |text: &str| {
+        sample(text, "db_pool_acquire_duration_seconds_count")
+            - sample(
+                text,
+                r#"db_pool_acquire_duration_seconds_bucket{le="0.25"}"#,
+            )
+    };
+    let before = app.metrics().await;
+    let max = app.pool.options().get_max_connections();
+    let mut held = Vec::new();
+    for _ in 0..max {
+        held.push(app.pool.acquire().await.expect("hold a connection"));
+    }
+    let request = {
+        let (client, url) = (app.client.clone(), app.url("/accounts"));
+        tokio::spawn(async move { client.get(url).bearer_auth(token).send().await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    drop(held);
+    let res = request.await.expect("join").expect("request");
+    assert_eq!(res.status(), StatusCode::OK);
+    let after = app.metrics().await;
+    assert!(
+        slow(&after) - slow(&before) >= 1.0,
+        "no acquire wait over 250 ms recorded:\n{after}"
+    );
+    assert!(
+        sample(&after, "db_pool_acquire_duration_seconds_count")
+            > sample(&before, "db_pool_acquire_duration_seconds_count"),
+        "{after}"
+    );
+    app.finish().await;
+}
