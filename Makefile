@@ -268,7 +268,7 @@ test-deploy: $(K8S_VENV)/.k8s-tools ## Tests of make deploy / make preview (fake
 # bench-deps: Debian's node-pg hard-depends on node-libpq, a native addon built for Debian's own
 # nodejs, which conflicts with a newer nodejs; pg's pure-JS client needs no libpq, so the package is
 # unpacked under .build/node-pg instead of installed (bench/node-peer/README.md).
-BENCH_APT := wrk nginx-light node-express node-async node-readable-stream node-split2 node-xtend
+BENCH_APT := wrk nginx-light node-express node-async node-readable-stream node-split2 node-xtend valgrind strace
 NODE_PG := .build/node-pg/usr/share/nodejs/pg/package.json
 bench-deps: ## Install what `make bench` needs (wrk, nginx, express; node-pg unpacked under .build/)
 	@missing=""; for p in $(BENCH_APT); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
