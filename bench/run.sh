@@ -278,6 +278,11 @@ STARTUP_NODE=$(NODE_PATH="$NODE_PATH_BENCH" SITE_DIR="$SITE" "$REL/startup-time"
 # on the load, so they show exactly what logging and metrics cost and where we stand against
 # nginx in user space. Run before the servers below start, one process at a time.
 declare -A INSTR=()
+# The rows the ratios and targets below read (INSTR is keyed by these labels).
+IR_MS="marketing-server, access log" IR_MS_NOMETRICS="marketing-server, access log, metrics off"
+IR_MS_OFF="marketing-server, logs off" IR_BE="backend, access log"
+IR_BE_NOMETRICS="backend, access log, metrics off" IR_NGINX_LOG="nginx, JSON access_log"
+IR_NGINX="nginx, logs off"
 INSTR_ROWS=()
 INSTR_N=${BENCH_INSTR_REQUESTS:-1000}
 if has_part instructions; then
@@ -315,17 +320,17 @@ if has_part instructions; then
         || die "bench/instructions.sh failed: $row, $col"
     done
   }
-  ours_instr "marketing-server, access log" marketing-server "${PROFILES[0]}" info on SITE_DIR="$SITE"
-  ours_instr "marketing-server, access log, metrics off" marketing-server "${PROFILES[0]}" info off SITE_DIR="$SITE"
-  ours_instr "marketing-server, logs off" marketing-server "${PROFILES[0]}" warn on SITE_DIR="$SITE"
-  ours_instr "backend, access log" backend "${PROFILES[0]}" info on "${BACKEND_ENV[@]}"
-  ours_instr "backend, access log, metrics off" backend "${PROFILES[0]}" info off "${BACKEND_ENV[@]}"
+  ours_instr "$IR_MS" marketing-server "${PROFILES[0]}" info on SITE_DIR="$SITE"
+  ours_instr "$IR_MS_NOMETRICS" marketing-server "${PROFILES[0]}" info off SITE_DIR="$SITE"
+  ours_instr "$IR_MS_OFF" marketing-server "${PROFILES[0]}" warn on SITE_DIR="$SITE"
+  ours_instr "$IR_BE" backend "${PROFILES[0]}" info on "${BACKEND_ENV[@]}"
+  ours_instr "$IR_BE_NOMETRICS" backend "${PROFILES[0]}" info off "${BACKEND_ENV[@]}"
   for p in "${PROFILES[@]:1}"; do
     ours_instr "marketing-server, access log (profile $p)" marketing-server "$p" info on SITE_DIR="$SITE"
     ours_instr "backend, access log (profile $p)" backend "$p" info on "${BACKEND_ENV[@]}"
   done
-  nginx_instr "nginx, JSON access_log" "s#access_log off; \# access-log#access_log $TMP/instr-nginx/access.log bench_json buffer=64k flush=1s;#; s/#request-id //"
-  nginx_instr "nginx, logs off"
+  nginx_instr "$IR_NGINX_LOG" "s#access_log off; \# access-log#access_log $TMP/instr-nginx/access.log bench_json buffer=64k flush=1s;#; s/#request-id //"
+  nginx_instr "$IR_NGINX"
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -670,19 +675,18 @@ instr_table() {
   echo
   echo "| ratio (user-space instructions per request) | index.html | JS gzip | /healthz |"
   echo "|---|---:|---:|---:|"
-  local m="marketing-server, access log" b="backend, access log"
-  irow() { # LABEL ROW-A ROW-B [FIELD]: A / B per column (/healthz: backend rows when A is one)
+  irow() { # LABEL ROW-A ROW-B [FIELD]: A / B in each column (FIELD 1 instructions, 2 system calls)
     local label=$1 a=$2 b2=$3 f=${4:-1} out="| $1 |"
     for col in index js_gzip healthz; do out+=" $(with_x "$(ratio "$(icell "$a" "$col" "$f")" "$(icell "$b2" "$col" "$f")")") |"; done
     echo "$out"
   }
-  irow "marketing-server: access log on / logs off" "$m" "marketing-server, logs off"
-  irow "marketing-server: metrics on / off (access log on)" "$m" "marketing-server, access log, metrics off"
-  echo "| backend: metrics on / off (access log on) | - | - | $(with_x "$(ratio "$(icell "$b" healthz 1)" "$(icell "backend, access log, metrics off" healthz 1)")") |"
-  irow "marketing-server / nginx, both logging" "$m" "nginx, JSON access_log"
-  irow "marketing-server / nginx, logs off" "marketing-server, logs off" "nginx, logs off"
-  echo "| backend / nginx, both logging | - | - | $(with_x "$(ratio "$(icell "$b" healthz 1)" "$(icell "nginx, JSON access_log" healthz 1)")") |"
-  irow "system calls per request: marketing-server / nginx, both logging" "$m" "nginx, JSON access_log" 2
+  irow "marketing-server: access log on / logs off" "$IR_MS" "$IR_MS_OFF"
+  irow "marketing-server: metrics on / off (access log on)" "$IR_MS" "$IR_MS_NOMETRICS"
+  echo "| backend: metrics on / off (access log on) | - | - | $(with_x "$(ratio "$(icell "$IR_BE" healthz 1)" "$(icell "$IR_BE_NOMETRICS" healthz 1)")") |"
+  irow "marketing-server / nginx, both logging" "$IR_MS" "$IR_NGINX_LOG"
+  irow "marketing-server / nginx, logs off" "$IR_MS_OFF" "$IR_NGINX"
+  echo "| backend / nginx, both logging | - | - | $(with_x "$(ratio "$(icell "$IR_BE" healthz 1)" "$(icell "$IR_NGINX_LOG" healthz 1)")") |"
+  irow "system calls per request: marketing-server / nginx, both logging" "$IR_MS" "$IR_NGINX_LOG" 2
 }
 
 targets_table() {
@@ -705,12 +709,12 @@ targets_table() {
     fi
   done
   if has_part instructions; then
-    local m="marketing-server, access log" col
+    local col
     for col in index healthz; do
-      v=$(ratio "$(icell "$m" "$col" 1)" "$(icell "marketing-server, access log, metrics off" "$col" 1)")
+      v=$(ratio "$(icell "$IR_MS" "$col" 1)" "$(icell "$IR_MS_NOMETRICS" "$col" 1)")
       echo "| $( [ "$col" = index ] && echo index.html || echo /healthz ), marketing-server: metrics cost < 3 % user-space instructions per request (on / off, access log on) | $(with_x "$v") | $(verdict "$v" 1.03 '<=') |"
     done
-    v=$(ratio "$(icell "backend, access log" healthz 1)" "$(icell "backend, access log, metrics off" healthz 1)")
+    v=$(ratio "$(icell "$IR_BE" healthz 1)" "$(icell "$IR_BE_NOMETRICS" healthz 1)")
     echo "| /healthz, backend: metrics cost < 3 % user-space instructions per request (on / off, access log on) | $(with_x "$v") | $(verdict "$v" 1.03 '<=') |"
   fi
   for sc in "${API[@]}"; do
