@@ -57,11 +57,12 @@ pub fn lazy_pool(
         .connect_lazy_with(options)
 }
 
-/// A connection from `pool` for one request, with the wait recorded in
-/// `db_pool_acquire_duration_seconds`. Handlers take one connection per request and run all
-/// their statements on it (`&mut *conn`), rather than handing `&pool` to each query: each
-/// acquire from the pool pings the connection first (a round trip), and a request that holds
-/// one connection cannot deadlock the pool against itself.
+/// A connection from `pool`, with the wait recorded in `db_pool_acquire_duration_seconds`.
+/// Every query takes its connection here, never from `&pool` directly. Statements that belong
+/// together (a validation query and the write it guards, a transaction) run on one connection
+/// (`&mut *conn`): each acquire pings the connection first (a round trip). A request holds at
+/// most one connection at a time, and none across a password hash, so a busy pool cannot
+/// deadlock against itself.
 pub async fn acquire(pool: &PgPool) -> Result<PoolConnection<Postgres>, sqlx::Error> {
     let started = Instant::now();
     let conn = pool.acquire().await;
