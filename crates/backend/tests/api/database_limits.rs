@@ -49,14 +49,7 @@ async fn a_write_stuck_behind_a_lock_answers_503_database_busy_and_nothing_is_wr
 
     tx.rollback().await.expect("release");
     // The server and its pool are fine once the lock is gone.
-    let res = app
-        .post(
-            "/accounts",
-            Some(&token),
-            &json!({"name": "Checking", "type": "asset"}),
-        )
-        .await;
-    expect(res, StatusCode::CREATED).await;
+    app.create_account(&token, "Checking", "asset").await;
     let res = app.get("/accounts", Some(&token)).await;
     let list = expect(res, StatusCode::OK).await;
     assert_eq!(
