@@ -78,6 +78,17 @@ def test_image_runs_on_debian_13(name):
     assert base, f"{name}:{TAG} has no org.opencontainers.image.base.name label"
 
 
+@pytest.mark.parametrize("name", IMAGES)
+def test_image_reports_the_revision_it_was_built_from(name):
+    """service_build_info{revision} comes from SERVICE_REVISION, which the image sets from the
+    same build argument as its org.opencontainers.image.revision label (the binaries do not
+    embed it: that would relink every binary on every commit)."""
+    label = inspect(f"{name}:{TAG}", '{{index .Config.Labels "org.opencontainers.image.revision"}}')
+    assert label and label != "unknown", f"{name}:{TAG}: revision label {label!r}"
+    env = json.loads(inspect(f"{name}:{TAG}", "{{json .Config.Env}}"))
+    assert f"SERVICE_REVISION={label}" in env, env
+
+
 def test_site_image_serves_with_read_only_root_and_no_capabilities():
     """A site image started by hand, hardened, answers its own exec-form healthcheck."""
     name = f"e2e-readonly-{uuid.uuid4().hex[:8]}"

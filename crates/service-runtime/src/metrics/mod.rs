@@ -11,7 +11,7 @@
 //! worker thread.
 //!
 //! Every registry made by [`registry`] carries `service_build_info{version,revision}` (the
-//! revision from `GIT_REVISION` at build time), the [`process`] metrics from `/proc`, and the
+//! revision from `SERVICE_REVISION` at start, which the images set), the [`process`] metrics from `/proc`, and the
 //! access log's dropped-line counter; [`crate::Server`] adds the [`http`] metrics and the drain
 //! state; each service adds its own before serving.
 //!
@@ -33,12 +33,21 @@ use prometheus_client::metrics::info::Info;
 /// `Content-Type` of the Prometheus text format (version 0.0.4), what `/metrics` answers.
 pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
 
-/// The revision the binary was built from: `GIT_REVISION` in the build's environment (the
-/// image build passes it), else `unknown`.
-pub const REVISION: &str = match option_env!("GIT_REVISION") {
-    Some(r) => r,
-    None => "unknown",
-};
+/// The environment variable naming the source revision: the images set it to the git revision
+/// they were built from (docker/Dockerfile). Read at start rather than compiled in, so that a new
+/// commit does not recompile the crate every binary depends on, and relink every binary.
+pub const REVISION_ENV: &str = "SERVICE_REVISION";
+
+/// The source revision of this process: [`REVISION_ENV`] if set and not empty, else `unknown`.
+pub fn revision() -> String {
+    revision_from(std::env::var(REVISION_ENV).ok())
+}
+
+fn revision_from(value: Option<String>) -> String {
+    value
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
 
 /// The workspace version every binary shares.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -50,7 +59,10 @@ pub fn registry() -> Registry {
     registry.register(
         "service_build",
         "The version and source revision of this binary (value 1)",
-        Info::new(vec![("version", VERSION), ("revision", REVISION)]),
+        Info::new(vec![
+            ("version", VERSION.to_owned()),
+            ("revision", revision()),
+        ]),
     );
     registry.register_collector(Box::new(process::ProcessCollector));
     registry.register(
@@ -67,4 +79,16 @@ pub fn encode(registry: &Registry) -> String {
     // Writing to a String cannot fail; a metric that fails to encode ends the text early.
     let _ = prometheus_client::encoding::prometheus_text::encode(&mut out, registry);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::revision_from;
+
+    #[test]
+    fn revision_is_the_variable_or_unknown() {
+        assert_eq!(revision_from(Some("0123abc".into())), "0123abc");
+        assert_eq!(revision_from(Some(String::new())), "unknown");
+        assert_eq!(revision_from(None), "unknown");
+    }
 }
