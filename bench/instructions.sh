@@ -16,7 +16,8 @@
 # N requests on one keep-alive connection from a python client (whose own cost is outside the
 # measured process) and prints "INSTRUCTIONS SYSCALLS" per request, whole process (every thread:
 # the access-log writer included).
-# Knobs: N (default 1000), WARMUP (200).
+# Knobs: N (default 1000), WARMUP (200), AUTH (if set, sent as the Authorization header of every
+# request, e.g. AUTH="Bearer $TOKEN" for the backend's authenticated routes).
 set -euo pipefail
 REQ_PATH=$1 ENC=$2
 shift 2
@@ -33,11 +34,13 @@ trap cleanup EXIT
 
 # load COUNT: COUNT GETs of REQ_PATH on one keep-alive connection; any status >= 400 fails.
 load() {
-  python3 - "$PORT" "$REQ_PATH" "$ENC" "$1" <<'EOF'
-import http.client, sys
+  AUTH=${AUTH:-} python3 - "$PORT" "$REQ_PATH" "$ENC" "$1" <<'EOF'
+import http.client, os, sys
 port, path, enc, n = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
 c = http.client.HTTPConnection("127.0.0.1", port)
 headers = {"Accept-Encoding": enc} if enc else {}
+if os.environ["AUTH"]:
+    headers["Authorization"] = os.environ["AUTH"]
 for _ in range(n):
     c.request("GET", path, headers=headers)
     r = c.getresponse()
@@ -51,7 +54,7 @@ cpu() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
 settled() {
   local a b
   for _ in $(seq 1 1200); do
-    curl -fs -o /dev/null "http://127.0.0.1:$PORT$REQ_PATH" && break
+    curl -fs -o /dev/null ${AUTH:+-H "Authorization: $AUTH"} "http://127.0.0.1:$PORT$REQ_PATH" && break
     kill -0 "$PID" 2>/dev/null || { cat "$TMP/out" >&2; echo "the server exited" >&2; exit 1; }
     sleep 0.1
   done

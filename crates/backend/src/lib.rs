@@ -16,6 +16,7 @@
 //! - [`known_secrets`]: placeholders and published local defaults the backend refuses as secrets.
 //! - [`error`]: [`error::ApiError`] and its JSON shape.
 //! - [`extract`]: `Json`, `Query`, `Path` that reject in that shape (`Json` is also the response).
+//! - [`json`]: a hand-written encoder, byte-identical to serde_json, for `GET /transactions`' page.
 //! - [`routes`]: the handlers: auth (signup, login, me), accounts, transactions, billing.
 //! - [`auth`]: the authentication domain: password hashing (argon2id), JWTs and the
 //!   authenticated-user extractor, email normalisation, the login rate limit.
@@ -38,6 +39,7 @@ pub mod database_url;
 pub mod db;
 pub mod error;
 pub mod extract;
+pub mod json;
 pub mod known_secrets;
 pub mod metrics;
 pub mod routes;

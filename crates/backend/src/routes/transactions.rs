@@ -22,6 +22,7 @@ use crate::auth::AuthUser;
 use crate::db::acquire;
 use crate::error::ApiError;
 use crate::extract::{Json, Path, Query};
+use crate::json;
 use crate::routes::touched_one;
 use crate::state::AppState;
 
@@ -51,10 +52,40 @@ pub struct Transaction {
     created_at: DateTime<Utc>,
 }
 
-#[derive(Serialize)]
-struct Page {
-    items: Vec<Transaction>,
-    next_cursor: Option<String>,
+/// `GET /transactions`' answer, `{"items": [Transaction...], "next_cursor": "..." | null}`:
+/// byte for byte what serde_json made of `struct Page { items: Vec<Transaction>, next_cursor:
+/// Option<String> }` with `Transaction`'s derive (the tests compare them), written by hand into
+/// one pre-sized buffer because serialising the page was most of that request's instructions.
+fn encode_page(items: &[Transaction], next_cursor: Option<&str>) -> Vec<u8> {
+    // An item's keys and fixed-width values come to at most 282 bytes; descriptions are mostly
+    // plain text (escaping may still grow the buffer, which is only slower).
+    let text: usize = items.iter().map(|t| t.description.len()).sum();
+    let mut out = Vec::with_capacity(40 + items.len() * 288 + text);
+    out.extend_from_slice(b"{\"items\":[");
+    for (i, t) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"id\":");
+        json::uuid(&mut out, &t.id);
+        out.extend_from_slice(b",\"date\":");
+        json::date(&mut out, t.date);
+        out.extend_from_slice(b",\"amount_cents\":");
+        json::int(&mut out, t.amount_cents);
+        out.extend_from_slice(b",\"description\":");
+        json::str(&mut out, &t.description);
+        out.extend_from_slice(b",\"debit_account_id\":");
+        json::uuid(&mut out, &t.debit_account_id);
+        out.extend_from_slice(b",\"credit_account_id\":");
+        json::uuid(&mut out, &t.credit_account_id);
+        out.extend_from_slice(b",\"created_at\":");
+        json::timestamp(&mut out, &t.created_at);
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"],\"next_cursor\":");
+    json::opt_str(&mut out, next_cursor);
+    out.push(b'}');
+    out
 }
 
 #[derive(Deserialize)]
@@ -192,7 +223,7 @@ async fn list(
     State(state): State<AppState>,
     user: AuthUser,
     Query(params): Query<ListParams>,
-) -> Result<Json<Page>, ApiError> {
+) -> Result<json::Body, ApiError> {
     let from = params
         .from
         .as_deref()
@@ -261,7 +292,7 @@ async fn list(
     } else {
         None
     };
-    Ok(Json(Page { items, next_cursor }))
+    Ok(json::Body(encode_page(&items, next_cursor.as_deref())))
 }
 
 async fn fetch(conn: &mut PgConnection, user: AuthUser, id: Uuid) -> Result<Transaction, ApiError> {
@@ -394,5 +425,83 @@ mod tests {
         assert_eq!(decode_cursor(&c).ok(), Some((date, id)));
         assert!(decode_cursor("zz").is_err());
         assert!(decode_cursor(&hex::encode("2026-01-31")).is_err());
+    }
+
+    /// The page as it was serialised before `encode_page`: serde's derive, serde_json.
+    #[derive(Serialize)]
+    struct Page {
+        items: Vec<Transaction>,
+        next_cursor: Option<String>,
+    }
+
+    fn tx(n: u32, description: &str, created_at: DateTime<Utc>) -> Transaction {
+        let date = NaiveDate::from_ymd_opt(2026, 1 + n % 12, 1 + n % 28).expect("date");
+        Transaction {
+            id: Uuid::new_v4(),
+            date,
+            amount_cents: 1 + i64::from(n) * 7_919,
+            description: description.to_string(),
+            debit_account_id: Uuid::new_v4(),
+            credit_account_id: Uuid::new_v4(),
+            created_at,
+        }
+    }
+
+    fn assert_same(items: Vec<Transaction>, next_cursor: Option<String>) {
+        let ours = encode_page(&items, next_cursor.as_deref());
+        let page = Page { items, next_cursor };
+        let serde = serde_json::to_vec(&page).expect("serde_json");
+        assert_eq!(
+            String::from_utf8_lossy(&ours),
+            String::from_utf8_lossy(&serde)
+        );
+        assert_eq!(ours, serde);
+    }
+
+    #[test]
+    fn page_encodes_as_serde_json_did() {
+        let micros = DateTime::from_timestamp(1_780_000_000, 123_456_000).expect("timestamp");
+        let millis = DateTime::from_timestamp(1_780_000_001, 120_000_000).expect("timestamp");
+        let whole = DateTime::from_timestamp(1_780_000_002, 0).expect("timestamp");
+        let tricky = [
+            "",
+            "Groceries",
+            "say \"hi\"",
+            "C:\\path\\to\\file \\\" \\\\",
+            "tab\there\nnewline\rreturn\u{8}\u{c}",
+            "nul\u{0} bell\u{7} unit\u{1f} del\u{7f}",
+            "line\u{2028}separator\u{2029}paragraph",
+            "Café — naïve 日本語 🎉",
+            "</script><!-- & ' ",
+        ];
+        let mut items: Vec<Transaction> = tricky
+            .iter()
+            .enumerate()
+            .map(|(n, d)| tx(n as u32, d, [micros, millis, whole][n % 3]))
+            .collect();
+        // The bounds of what is stored.
+        let mut edge = tx(0, "edge", Utc::now());
+        edge.amount_cents = MAX_AMOUNT_CENTS;
+        edge.date = NaiveDate::parse_from_str(MAX_DATE, "%Y-%m-%d").expect("date");
+        items.push(edge);
+        let mut edge = tx(1, "edge", DateTime::<Utc>::UNIX_EPOCH);
+        edge.amount_cents = 1;
+        edge.date = NaiveDate::parse_from_str(MIN_DATE, "%Y-%m-%d").expect("date");
+        items.push(edge);
+        let cursor = encode_cursor(items[0].date, items[0].id);
+        assert_same(items, Some(cursor));
+
+        let rebuild = |n| (0..n).map(|i| tx(i, "x", micros)).collect::<Vec<_>>();
+        assert_same(Vec::new(), None);
+        assert_same(rebuild(1), None);
+        assert_same(rebuild(1), Some("00".into()));
+        assert_same(rebuild(DEFAULT_LIMIT as u32), Some("abc".into()));
+        assert_same(rebuild(MAX_LIMIT as u32), None);
+        // Long, escape-heavy descriptions grow the buffer past its first size.
+        let heavy = "\"\\\u{1}".repeat(MAX_DESCRIPTION_CHARS / 3);
+        assert_same(
+            (0..3).map(|i| tx(i, &heavy, millis)).collect(),
+            Some("ff".into()),
+        );
     }
 }

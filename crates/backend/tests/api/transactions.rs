@@ -213,3 +213,59 @@ async fn pagination_and_filters() {
     }
     app.finish().await;
 }
+
+/// The list is encoded by hand (`encode_page`), single transactions by serde: an item in the
+/// list is byte for byte the body `GET /transactions/{id}` answers, escapes included, and the
+/// list is served as JSON.
+#[tokio::test]
+async fn listed_items_are_the_bytes_show_answers() {
+    let app = spawn_app().await;
+    let (ann, _) = app.signup("ann@example.com").await;
+    let cash = app.create_account(&ann, "Cash", "asset").await;
+    let food = app.create_account(&ann, "Food", "expense").await;
+    let mut ids = Vec::new();
+    for (i, description) in [
+        "",
+        "say \"hi\" \\ back\\slash",
+        "tab\tnew\nline\u{1}\u{1f}\u{7f}",
+        "line\u{2028}sep Café 日本語 🎉 </script>",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let body = json!({"date": format!("2026-04-0{}", i + 1), "amount_cents": 1_000_000_000_000i64 - i as i64,
+                          "description": description, "debit_account_id": food, "credit_account_id": cash});
+        let t = expect(
+            app.post("/transactions", Some(&ann), &body).await,
+            StatusCode::CREATED,
+        )
+        .await;
+        assert_eq!(t["description"], description);
+        ids.push(t["id"].as_str().expect("id").to_string());
+    }
+    for query in [
+        "",
+        "?limit=2",
+        &format!("?account_id={food}&from=2026-04-02"),
+    ] {
+        let res = app.get(&format!("/transactions{query}"), Some(&ann)).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(
+            res.headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some("application/json")
+        );
+        let text = res.text().await.expect("body");
+        let page: Value = serde_json::from_str(&text).expect("JSON");
+        let items = page["items"].as_array().expect("items");
+        assert!(!items.is_empty(), "{query}");
+        for item in items {
+            let id = item["id"].as_str().expect("id");
+            let shown = app.get(&format!("/transactions/{id}"), Some(&ann)).await;
+            let shown = shown.text().await.expect("body");
+            assert!(text.contains(&shown), "{query}: {shown} not in {text}");
+        }
+    }
+    app.finish().await;
+}
