@@ -52,9 +52,16 @@ if [ ! -f "$VENDOR/.lock-sha256" ] || [ "$(cat "$VENDOR/.lock-sha256")" != "$loc
   cargo vendor --quiet --locked --manifest-path "$CTX/Cargo.toml" "$VENDOR" >/dev/null
   # Crate archives carry one fixed mtime for every file, so a file that changed between two crate
   # versions can keep its size and mtime; BuildKit's incremental context transfer compares exactly
-  # those and would skip it ("the listed checksum ... has changed" inside the build). A fresh mtime
-  # per vendoring marks every file of the new set as changed once; later builds reuse it.
-  find "$VENDOR" -exec touch -h {} +
+  # those and would skip it ("the listed checksum ... has changed" inside the build). Each crate's
+  # files get an mtime derived from its archive's checksum instead: a new version has a new mtime,
+  # and the same version the same mtime in every clone, so build scripts that watch their files
+  # (proc-macro2's and others') do not rerun, and the dependencies compiled in the image build's
+  # cache mounts stay valid, whichever checkout vendored them.
+  for dir in "$VENDOR"/*/; do
+    sum=$(grep -o '"package":"[0-9a-f]*"' "$dir.cargo-checksum.json" | cut -d'"' -f4 | cut -c1-7)
+    # 2001-09-09 plus up to 8.5 years: in the past, and one per crate version.
+    find "$dir" -exec touch -h -d "@$((1000000000 + 16#${sum:-0}))" {} +
+  done
   echo "$lock_sum" >"$VENDOR/.lock-sha256"
   step_done "cargo vendor"
 fi

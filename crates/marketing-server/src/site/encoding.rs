@@ -149,6 +149,8 @@ impl Spec {
         encoding: Option<&'static str>,
         security: &HeaderMap,
     ) -> Variant {
+        // Large bodies are sent with sendfile from a sealed memfd, as nginx sends files.
+        let body = service_runtime::server::sendfile::mirror(body);
         let etag = etag_of(&body);
         let mut not_modified = security.clone();
         not_modified.insert(

@@ -419,3 +419,118 @@ async fn runtime_config_publishes_public_vars_safely() {
     assert!(!body.contains("</script>"), "{body}");
     assert!(!body.contains('<'), "{body}");
 }
+
+/// A large script: varied enough that its gzip encoding is large too (both are sent with
+/// sendfile from memfd mirrors).
+fn large_script() -> String {
+    let mut s = String::from("// large\n");
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    while s.len() < 600 * 1024 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        s.push_str(&format!("var v{:x} = {};\n", x >> 40, x % 1000));
+    }
+    s
+}
+
+/// One response read off a raw keep-alive connection, `chunk` bytes per read with a pause
+/// every read while `slow` (so the server's socket fills and its sends are partial); `buf`
+/// carries what was read beyond it (pipelined answers) to the next call.
+async fn read_response(
+    conn: &mut tokio::net::TcpStream,
+    buf: &mut Vec<u8>,
+    chunk: usize,
+    slow: bool,
+) -> (String, Vec<u8>) {
+    use tokio::io::AsyncReadExt;
+    let mut part = vec![0u8; chunk];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = conn.read(&mut part).await.expect("read head");
+        assert!(n > 0, "connection closed in the head");
+        buf.extend_from_slice(&part[..n]);
+    };
+    let head = String::from_utf8(buf[..head_end].to_vec()).expect("ascii head");
+    let len: usize = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length: ")
+                .map(|v| v.trim().parse().expect("length"))
+        })
+        .expect("content-length");
+    buf.drain(..head_end);
+    while buf.len() < len {
+        let n = conn.read(&mut part).await.expect("read body");
+        assert!(n > 0, "connection closed in the body");
+        buf.extend_from_slice(&part[..n]);
+        if slow {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+    }
+    let body = buf.drain(..len).collect();
+    (head, body)
+}
+
+#[tokio::test]
+async fn large_files_are_sent_with_sendfile_and_arrive_intact() {
+    use tokio::io::AsyncWriteExt;
+    let site = fixture();
+    let script = large_script();
+    site.write("assets/big.0123abcd.js", &script);
+    let server = spawn(&site, false).await;
+    let before = service_runtime::server::sendfile::bytes_sent();
+
+    let mut conn = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    // A slow reader first: the socket buffer fills, so sendfile is partial and resumed.
+    conn.write_all(b"GET /assets/big.0123abcd.js HTTP/1.1\r\nhost: t\r\n\r\n")
+        .await
+        .expect("write");
+    let mut buf = Vec::new();
+    let (head, body) = read_response(&mut conn, &mut buf, 4096, true).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        !head.to_ascii_lowercase().contains("content-encoding"),
+        "{head}"
+    );
+    assert!(
+        body == script.as_bytes(),
+        "identity body differs from the file"
+    );
+    // Then two requests at once on the same connection: gzip, then a small page (heap body).
+    conn.write_all(
+        b"GET /assets/big.0123abcd.js HTTP/1.1\r\nhost: t\r\naccept-encoding: gzip\r\n\r\n\
+          GET /about HTTP/1.1\r\nhost: t\r\n\r\n",
+    )
+    .await
+    .expect("write");
+    let (head, gz) = read_response(&mut conn, &mut buf, 64 * 1024, false).await;
+    assert!(
+        head.to_ascii_lowercase().contains("content-encoding: gzip"),
+        "{head}"
+    );
+    assert!(
+        gz.len() >= service_runtime::server::sendfile::MIN_BYTES,
+        "{}",
+        gz.len()
+    );
+    assert!(
+        gunzip(&gz) == script.as_bytes(),
+        "gzip body differs from the file"
+    );
+    let (head, page) = read_response(&mut conn, &mut buf, 64 * 1024, false).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(String::from_utf8_lossy(&page).contains("About"));
+    assert!(buf.is_empty(), "bytes beyond the last answer");
+
+    let sent = service_runtime::server::sendfile::bytes_sent() - before;
+    assert!(
+        sent >= (script.len() + gz.len()) as u64,
+        "only {sent} bytes went out with sendfile"
+    );
+}

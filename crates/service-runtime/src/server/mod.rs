@@ -21,11 +21,14 @@
 //! - [`connections`]: the connection cap and its default from the memory limit.
 //! - [`deadlines`]: the header and body read deadlines hyper's own timer does not give.
 //! - [`panic`]: a handler's panic answered as a JSON 500.
+//! - [`sendfile`]: large bodies kept in sealed memfds ([`sendfile::mirror`]) and sent with
+//!   `sendfile(2)` by the connections' sockets.
 //! - [`timer`]: the coarse clock behind all of these timeouts.
 
 pub mod connections;
 pub mod deadlines;
 pub mod panic;
+pub mod sendfile;
 pub mod timer;
 pub mod workers;
 

@@ -29,6 +29,7 @@ use tokio::sync::{mpsc, watch, OwnedSemaphorePermit};
 use tower::ServiceExt;
 
 use super::deadlines::{GuardedIo, Phase, TimedBody, Tracked};
+use super::sendfile::ZeroCopyStream;
 use super::timer::CoarseTimer;
 use crate::metrics::http::HttpMetrics;
 
@@ -197,7 +198,7 @@ async fn run(
         let peer_addr = options.peer_addr;
         let phase = Arc::new(Phase::default());
         let io = GuardedIo::new(
-            stream,
+            ZeroCopyStream::new(stream),
             phase.clone(),
             timer.clone(),
             options.header_read_timeout,
