@@ -14,6 +14,10 @@
 #
 # Knobs (environment):
 #   BENCH_ROUNDS=3 BENCH_DURATION=5s BENCH_CONNECTIONS=64 BENCH_THREADS=2
+#   BENCH_PIN=1 (default with 2+ CPUs): the static servers run pinned to the last CPU with one
+#     worker, wrk (BENCH_STATIC_THREADS=1 thread) on the others, so a static server's CPU is its
+#     own and req/s is what one core serves; BENCH_PIN=0: nothing pinned, one worker per CPU.
+#     The API part is never pinned (server, PostgreSQL and wrk share the CPUs, as deployed).
 #   BENCH_API_CONNECTIONS=64 (wrk against the API) BENCH_DB_CONNECTIONS=10 (the backend's pool
 #     size, split across the Node workers too, and pgbench's clients)
 #   BENCH_PARTS="static api instructions" (any of them; instructions: bench/instructions.sh,
@@ -40,6 +44,17 @@ DURATION=${BENCH_DURATION:-5s}
 CONNS=${BENCH_CONNECTIONS:-64}
 THREADS=${BENCH_THREADS:-2}
 API_CONNS=${BENCH_API_CONNECTIONS:-64}
+NCPU=$(nproc)
+PIN=${BENCH_PIN:-$([ "$NCPU" -ge 2 ] && echo 1 || echo 0)}
+if [ "$PIN" = 1 ]; then
+  SERVER_CPU=$((NCPU - 1))
+  STATIC_THREADS=${BENCH_STATIC_THREADS:-1}
+  # The static servers' command prefix, and wrk's for the static scenarios.
+  PIN_SERVER=(taskset -c "$SERVER_CPU") PIN_CLIENT=(taskset -c "0-$((NCPU - 2))")
+else
+  STATIC_THREADS=${BENCH_STATIC_THREADS:-$THREADS}
+  PIN_SERVER=() PIN_CLIENT=()
+fi
 DB_CONNS=${BENCH_DB_CONNECTIONS:-10}
 PARTS=${BENCH_PARTS:-static api instructions}
 read -r -a PROFILES <<<"${BENCH_PROFILES:-release image}"
@@ -52,13 +67,13 @@ TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 NODE_PATH_BENCH=${BENCH_NODE_PATH:-/usr/share/nodejs:$ROOT/.build/node-pg/usr/share/nodejs}
 JWT_SECRET_BENCH="bench-only-secret-0123456789abcdef0123456789"
 # What produced the report, written into it.
-COMMAND="BENCH_ROUNDS=$ROUNDS BENCH_DURATION=$DURATION BENCH_CONNECTIONS=$CONNS BENCH_THREADS=$THREADS BENCH_API_CONNECTIONS=$API_CONNS BENCH_DB_CONNECTIONS=$DB_CONNS BENCH_PARTS=\"$PARTS\" BENCH_PROFILES=\"${PROFILES[*]}\" bench/run.sh"
+COMMAND="BENCH_ROUNDS=$ROUNDS BENCH_DURATION=$DURATION BENCH_CONNECTIONS=$CONNS BENCH_THREADS=$THREADS BENCH_PIN=$PIN BENCH_STATIC_THREADS=$STATIC_THREADS BENCH_API_CONNECTIONS=$API_CONNS BENCH_DB_CONNECTIONS=$DB_CONNS BENCH_PARTS=\"$PARTS\" BENCH_PROFILES=\"${PROFILES[*]}\" bench/run.sh"
 has_part() { [[ " $PARTS " == *" $1 "* ]]; }
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-for tool in wrk nginx curl python3 gzip psql pgbench node; do
+for tool in wrk nginx curl python3 gzip psql pgbench node taskset; do
   command -v "$tool" >/dev/null || die "$tool not found: run \`make bench-deps\`"
 done
 NODE_PATH="$NODE_PATH_BENCH" node -e 'require("express"); require("pg")' 2>/dev/null \
@@ -146,6 +161,16 @@ cpu_ticks() { # PID
   done
   echo "$total"
 }
+# The system (kernel) part of cpu_ticks: stime (+ cstime of the root).
+sys_ticks() { # PID
+  local total p v
+  total=$(awk '{print $15 + $17}' "/proc/$1/stat" 2>/dev/null || echo 0)
+  for p in $(pgrep -P "$1" || true); do
+    v=$(awk '{print $15}' "/proc/$p/stat" 2>/dev/null || true)
+    total=$((total + ${v:-0}))
+  done
+  echo "$total"
+}
 mib() { awk -v k="$1" 'BEGIN{printf "%.1f", k/1024}'; }
 median() { sort -g | awk '{a[NR]=$1} END{if(NR==0){print "n/a"} else if(NR%2){print a[(NR+1)/2]} else {printf "%.2f\n",(a[NR/2]+a[NR/2+1])/2}}'; }
 now_ns() { date +%s%N; }
@@ -156,7 +181,8 @@ label() {
     marketing_log) echo "marketing-server, access log" ;;
     marketing_nometrics) echo "marketing-server, metrics off" ;;
     backend_nometrics) echo "backend, metrics off" ;;
-    backend_log) echo "backend, access log" ;;
+    backend_log|backend_api) echo "backend, access log" ;;
+    marketing_idle) echo "marketing-server, as deployed (idle only)" ;;
     nginx_log) echo "nginx, JSON access_log" ;;
     nginx_nosf) echo "nginx, sendfile off" ;;
     nginx_bare) echo "nginx, no added headers" ;;
@@ -336,25 +362,38 @@ fi
 # ---------------------------------------------------------------------------------------------
 log "starting servers"
 declare -A PORT=()
+# How the servers started next run: PREFIX (a command prefix: taskset or nothing), WORKERS_ENV
+# (ours: WORKERS=1 when pinned), NGINX_WORKERS and NODE_WORKERS_ENV likewise.
+pinned() {
+  if [ "$PIN" = 1 ]; then
+    PREFIX=("${PIN_SERVER[@]}") WORKERS_ENV=(WORKERS=1) NGINX_WORKERS=1 NODE_WORKERS_ENV=(NODE_WORKERS=1)
+  else
+    unpinned
+  fi
+}
+unpinned() { PREFIX=() WORKERS_ENV=() NGINX_WORKERS=auto NODE_WORKERS_ENV=(); }
+unpinned
 # ours NAME BINARY PROFILE RUST_LOG [ENV...]
 ours() {
   local name=$1 binary=$2 profile=$3 level=$4; shift 4
   PORT[$name]=$(free_port)
   # /metrics on a port of its own, as in production (one metrics port per server here).
-  start "$name" env "${SVC_ENV[@]}" RUST_LOG="$level" METRICS_PORT="$(free_port)" "$@" \
-    HOST=127.0.0.1 PORT="${PORT[$name]}" "$(bin "$binary" "$profile")"
+  start "$name" "${PREFIX[@]}" env "${SVC_ENV[@]}" "${WORKERS_ENV[@]}" RUST_LOG="$level" \
+    METRICS_PORT="$(free_port)" "$@" HOST=127.0.0.1 PORT="${PORT[$name]}" "$(bin "$binary" "$profile")"
 }
 # start_nginx NAME [SED-EXPR]: bench/nginx.conf rendered for NAME, optionally edited by SED-EXPR.
 start_nginx() {
   PORT[$1]=$(free_port)
   mkdir -p "$TMP/$1/tmp"
   sed -e "s#@PREFIX@#$TMP/$1#g; s#@PORT@#${PORT[$1]}#g; s#@ROOT@#$SITE#g" -e "${2:-}" \
+    -e "s/^worker_processes auto;/worker_processes $NGINX_WORKERS;/" \
     "$ROOT/bench/nginx.conf" >"$TMP/$1/nginx.conf"
-  start "$1" nginx -p "$TMP/$1" -c "$TMP/$1/nginx.conf"
+  start "$1" "${PREFIX[@]}" nginx -p "$TMP/$1" -c "$TMP/$1/nginx.conf"
 }
 P0=${PROFILES[0]}
 SERVERS=()
 if has_part static; then
+  pinned
   # The production configuration: the access log at info, JSON to stdout (a file here, as the
   # container runtime's log file is), against nginx logging the same fields to a file.
   ours marketing marketing-server "$P0" warn SITE_DIR="$SITE"
@@ -371,24 +410,30 @@ if has_part static; then
   # for reference: the ratios compare servers sending the same headers.
   start_nginx nginx_bare '/# added-headers-begin/,/# added-headers-end/d'
   PORT[node]=$(free_port)
-  start node env NODE_PATH="$NODE_PATH_BENCH" SITE_DIR="$SITE" HOST=127.0.0.1 PORT="${PORT[node]}" node "$ROOT/bench/node-peer/server.js"
-  SERVERS+=(marketing marketing_log backend marketing_nometrics backend_nometrics nginx nginx_log nginx_nosf nginx_bare node)
+  start node "${PREFIX[@]}" env "${NODE_WORKERS_ENV[@]}" NODE_PATH="$NODE_PATH_BENCH" SITE_DIR="$SITE" HOST=127.0.0.1 PORT="${PORT[node]}" node "$ROOT/bench/node-peer/server.js"
+  ours backend_log backend "$P0" info "${BACKEND_ENV[@]}"
+  SERVERS+=(marketing marketing_log backend backend_log marketing_nometrics backend_nometrics nginx nginx_log nginx_nosf nginx_bare node)
   for p in "${PROFILES[@]:1}"; do
     ours "marketing+$p" marketing-server "$p" warn SITE_DIR="$SITE"
     ours "backend+$p" backend "$p" warn "${BACKEND_ENV[@]}"
     SERVERS+=("marketing+$p" "backend+$p")
   done
+  unpinned
+  # Idle memory as deployed (one worker per CPU, access log on), whatever the pinning: not loaded.
+  ours marketing_idle marketing-server "$P0" info SITE_DIR="$SITE"
+  SERVERS+=(marketing_idle)
 fi
-ours backend_log backend "$P0" info "${BACKEND_ENV[@]}"
-SERVERS+=(backend_log)
 if has_part api; then
+  # As deployed: one worker per CPU, sharing the CPUs with PostgreSQL and wrk.
+  ours backend_api backend "$P0" info "${BACKEND_ENV[@]}"
+  SERVERS+=(backend_api)
   PORT[node_api]=$(free_port)
   start node_api env NODE_PATH="$NODE_PATH_BENCH" DATABASE_URL="$PG_URL/bench" JWT_SECRET="$JWT_SECRET_BENCH" \
     DATABASE_MAX_CONNECTIONS="$DB_CONNS" HOST=127.0.0.1 PORT="${PORT[node_api]}" node "$ROOT/bench/node-peer/api.js"
   SERVERS+=(node_api)
   for p in "${PROFILES[@]:1}"; do
-    ours "backend_log+$p" backend "$p" info "${BACKEND_ENV[@]}"
-    SERVERS+=("backend_log+$p")
+    ours "backend_api+$p" backend "$p" info "${BACKEND_ENV[@]}"
+    SERVERS+=("backend_api+$p")
   done
 fi
 for s in "${SERVERS[@]}"; do wait_200 "http://127.0.0.1:${PORT[$s]}/healthz" "$s"; done
@@ -425,25 +470,31 @@ logfile() { case $1 in nginx_log) echo "$TMP/nginx_log/access.log" ;; nginx*|nod
 # per_request TICKS REQUESTS -> CPU microseconds per request
 per_request() { awk -v t="$1" -v hz="$HZ" -v n="$2" 'BEGIN{ if (n > 0) printf "%.2f\n", t * 1e6 / hz / n; else print "n/a" }'; }
 
-# run_wrk SERVER KEY CONNECTIONS URL [WRK ARGS...]: one load run; appends its figures to $RES.
+# run_wrk static|api SERVER KEY CONNECTIONS URL [WRK ARGS...]: one load run; appends its figures
+# to $RES. Static runs: wrk pinned to the client CPUs with STATIC_THREADS (when BENCH_PIN=1).
 run_wrk() {
-  local s=$1 k=$2 c=$3 url=$4; shift 4
+  local mode=$1 s=$2 k=$3 c=$4 url=$5; shift 5
+  local client=() threads=$THREADS
+  [ "$mode" = api ] || { client=("${PIN_CLIENT[@]}"); threads=$STATIC_THREADS; }
   local out=$TMP/wrk.out lf n sample
   lf=$(logfile "$s")
   [ -z "$lf" ] || [ ! -f "$lf" ] || : >"$lf"
   local t0 d0 t1 d1
-  t0=$(cpu_ticks "${PIDS[$s]}"); d0=$(cpu_ticks "$PG_PID")
-  wrk -t"$THREADS" -c"$c" -d"$DURATION" --latency "$@" "$url" >"$out" 2>&1 &
+  local y0 y1
+  t0=$(cpu_ticks "${PIDS[$s]}"); y0=$(sys_ticks "${PIDS[$s]}"); d0=$(cpu_ticks "$PG_PID")
+  "${client[@]}" wrk -t"$threads" -c"$c" -d"$DURATION" --latency "$@" "$url" >"$out" 2>&1 &
   local wpid=$!
   sleep "$(awk -v d="$(seconds "$DURATION")" 'BEGIN{printf "%.1f", d/2}')"
   sample=$(mem_kb "${PIDS[$s]}" VmRSS)
   [ "$sample" -gt "${LOADMAX[$s]}" ] && LOADMAX[$s]=$sample
   wait "$wpid" || { cat "$out" >&2; die "wrk failed against $s"; }
-  t1=$(cpu_ticks "${PIDS[$s]}"); d1=$(cpu_ticks "$PG_PID")
+  t1=$(cpu_ticks "${PIDS[$s]}"); y1=$(sys_ticks "${PIDS[$s]}"); d1=$(cpu_ticks "$PG_PID")
   n=$(awk '/requests in/{print $1}' "$out")
   # Server CPU per request (us): what the server spent, independent of how the CPUs were shared
   # with wrk; far less noisy than req/s on a 2-CPU machine. The database's is separate.
   per_request $((t1 - t0)) "$n" >>"$RES/$k.$s.cpu"
+  # Its kernel part (system time: the socket writes, reads and polls inside the system calls).
+  per_request $((y1 - y0)) "$n" >>"$RES/$k.$s.sys"
   per_request $((d1 - d0)) "$n" >>"$RES/$k.$s.dbcpu"
   # Failures: non-2xx/3xx answers plus socket errors.
   local failed
@@ -512,14 +563,14 @@ peer_of() { case $1 in prod) echo nginx_log ;; *) echo nginx ;; esac; }
 
 # API endpoints: key | label | method | path | body | token variable | servers
 EXTRA_API=""
-for p in "${PROFILES[@]:1}"; do EXTRA_API+=" backend_log+$p"; done
+for p in "${PROFILES[@]:1}"; do EXTRA_API+=" backend_api+$p"; done
 API=()
 if has_part api; then
   READER_LOGIN="{\"email\":\"demo@example.com\",\"password\":\"$DEMO_PASSWORD\"}"
   NODE_LOGIN="{\"email\":\"node-login@example.com\",\"password\":\"$DEMO_PASSWORD\"}"
   WRITER_LOGIN="{\"email\":\"bench-writer@example.com\",\"password\":\"$DEMO_PASSWORD\"}"
   token() { # BODY -> the session token from the backend's login
-    curl -s -X POST -H 'Content-Type: application/json' -d "$1" "http://127.0.0.1:${PORT[backend_log]}/auth/login" \
+    curl -s -X POST -H 'Content-Type: application/json' -d "$1" "http://127.0.0.1:${PORT[backend_api]}/auth/login" \
       | python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])' || die "login failed: $1"
   }
   READER_TOKEN=$(token "$READER_LOGIN")
@@ -527,10 +578,10 @@ if has_part api; then
   TX_PATH="/transactions?account_id=$FILTER_ACCOUNT&from=2026-03-01&to=2026-09-30&limit=50"
   POST_BODY="{\"date\":\"2026-06-01\",\"amount_cents\":1234,\"description\":\"Bench write\",\"debit_account_id\":\"$WRITER_DEBIT\",\"credit_account_id\":\"$WRITER_CREDIT\"}"
   API=(
-    "accounts|GET /accounts|GET|/accounts|-|READER_TOKEN|backend_log node_api$EXTRA_API"
-    "transactions|GET /transactions (filtered page)|GET|$TX_PATH|-|READER_TOKEN|backend_log node_api$EXTRA_API"
-    "post_transaction|POST /transactions|POST|/transactions|$POST_BODY|WRITER_TOKEN|backend_log node_api$EXTRA_API"
-    "login|POST /auth/login|POST|/auth/login|LOGIN|-|backend_log node_api$EXTRA_API"
+    "accounts|GET /accounts|GET|/accounts|-|READER_TOKEN|backend_api node_api$EXTRA_API"
+    "transactions|GET /transactions (filtered page)|GET|$TX_PATH|-|READER_TOKEN|backend_api node_api$EXTRA_API"
+    "post_transaction|POST /transactions|POST|/transactions|$POST_BODY|WRITER_TOKEN|backend_api node_api$EXTRA_API"
+    "login|POST /auth/login|POST|/auth/login|LOGIN|-|backend_api node_api$EXTRA_API"
   )
   declare -A PGBENCH_ARGS=(
     [accounts]="-f $ROOT/bench/api/pgbench/accounts.sql -D reader=$READER_ID"
@@ -566,7 +617,7 @@ for sc in "${API[@]}"; do
     args=(-X "$method"); [ -z "$b" ] || args+=(-H 'Content-Type: application/json' -d "$b")
     [ "$tokvar" = - ] || args+=(-H "Authorization: Bearer ${!tokvar}")
     code=$(curl -s -o "$TMP/answer.$k.$s" -w '%{http_code}' "${args[@]}" "http://127.0.0.1:${PORT[$s]}$path")
-    echo "| $name | $(label "$s") | $code | $(stat -c %s "$TMP/answer.$k.$s") | $(python3 "$ROOT/bench/api/same_answer.py" "$TMP/answer.$k.backend_log" "$TMP/answer.$k.$s" "$k") |" >>"$API_CHECKS"
+    echo "| $name | $(label "$s") | $code | $(stat -c %s "$TMP/answer.$k.$s") | $(python3 "$ROOT/bench/api/same_answer.py" "$TMP/answer.$k.backend_api" "$TMP/answer.$k.$s" "$k") |" >>"$API_CHECKS"
   done
 done
 
@@ -581,7 +632,7 @@ for r in $(seq "$ROUNDS"); do
     for i in $(seq 0 $((n - 1))); do
       s=${list[$(( (i + r) % n ))]}
       log "round $r/$ROUNDS  $group  $name  $s"
-      run_wrk "$s" "$group.$(key "$name")" "$CONNS" "http://127.0.0.1:${PORT[$s]}$path" "${hdr[@]}"
+      run_wrk static "$s" "$group.$(key "$name")" "$CONNS" "http://127.0.0.1:${PORT[$s]}$path" "${hdr[@]}"
     done
   done
   for sc in "${API[@]}"; do
@@ -598,7 +649,7 @@ for r in $(seq "$ROUNDS"); do
       fi
       tok=""; [ "$tokvar" = - ] || tok=${!tokvar}
       BENCH_METHOD=$method BENCH_PATH=$path BENCH_BODY=$(api_body "$body" "$s") BENCH_TOKEN=$tok \
-        run_wrk "$s" "api.$k" "$API_CONNS" "http://127.0.0.1:${PORT[$s]}" -s "$ROOT/bench/api/request.lua"
+        run_wrk api "$s" "api.$k" "$API_CONNS" "http://127.0.0.1:${PORT[$s]}" -s "$ROOT/bench/api/request.lua"
     done
   done
 done
@@ -619,8 +670,8 @@ section_begin() { echo "<!-- bench:$1 -->"; }
 section_end() { echo "<!-- /bench:$1 -->"; }
 
 static_table() { # GROUP
-  echo "| scenario | server | req/s | p99 ms | failed | server CPU us/request | vs nginx, req/s | vs nginx, requests per CPU-second | access-log lines/request |"
-  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| scenario | server | req/s | p99 ms | failed | server CPU us/request | of which kernel | vs nginx, req/s | vs nginx, requests per CPU-second | access-log lines/request |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
   for sc in "${STATIC[@]}"; do
     IFS='|' read -r group name path enc servers <<<"$sc"
     [ "$group" = "$1" ] || continue
@@ -630,7 +681,7 @@ static_table() { # GROUP
       local rps cpu lines
       rps=$(med "$k" "$s" rps); cpu=$(med "$k" "$s" cpu); lines=$(med "$k" "$s" lines)
       [ "$lines" != n/a ] || lines=-
-      echo "| $name | $(label "$s") | $(fmt_int "$rps") | $(med "$k" "$s" p99) | $(errs "$k" "$s") | $cpu | $(rx "$rps" "$ngr") | $(rx "$ngc" "$cpu") | $lines |"
+      echo "| $name | $(label "$s") | $(fmt_int "$rps") | $(med "$k" "$s" p99) | $(errs "$k" "$s") | $cpu | $(med "$k" "$s" sys) | $(rx "$rps" "$ngr") | $(rx "$ngc" "$cpu") | $lines |"
     done
   done
 }
@@ -720,22 +771,22 @@ targets_table() {
   for sc in "${API[@]}"; do
     IFS='|' read -r k name method path body tokvar servers <<<"$sc"
     local kk="api.$k"
-    v=$(ratio "$(med "$kk" backend_log rps)" "$(med "$kk" node_api rps)")
+    v=$(ratio "$(med "$kk" backend_api rps)" "$(med "$kk" node_api rps)")
     echo "| $name: backend >= 5x node req/s | $(with_x "$v") | $(verdict "$v" 5 '>=') |"
-    v=$(ratio "$(med "$kk" node_api p99)" "$(med "$kk" backend_log p99)")
+    v=$(ratio "$(med "$kk" node_api p99)" "$(med "$kk" backend_api p99)")
     echo "| $name: backend p99 <= 1/5 of node's | node/backend $(with_x "$v") | $(verdict "$v" 5 '>=') |"
     case $k in accounts|transactions)
-      v=$(ratio "$(med "$kk" backend_log rps)" "$(med "$kk" pgbench rps)")
+      v=$(ratio "$(med "$kk" backend_api rps)" "$(med "$kk" pgbench rps)")
       echo "| $name: backend >= 0.7x pgbench with the same SQL | $(with_x "$v") | $(verdict "$v" 0.7 '>=') |" ;;
     esac
   done
   # Issue #17: idle RSS stays at least as good as before it: the first `make bench` (commit
   # 5e9de59) measured 21.3 MiB (marketing-server) and 20.3 MiB (backend); 5 % allowed for noise.
   local base
-  for s in marketing backend_log; do
+  for s in marketing_idle backend_api; do
     [ -n "${IDLE[$s]:-}" ] || continue
     v=$(mib "${IDLE[$s]}")
-    case $s in marketing) base=21.3 ;; *) base=20.3 ;; esac
+    case $s in marketing*) base=21.3 ;; *) base=20.3 ;; esac
     echo "| idle RSS no worse than before #17 ($base MiB + 5 %), $(label "$s") | $v MiB | $(verdict "$v" "$(awk -v b=$base 'BEGIN{printf "%.1f", b * 1.05}')" '<=') |"
   done
   v=$(echo "$STARTUP_MARKETING" | cut -d' ' -f1)
@@ -754,9 +805,9 @@ targets_table() {
   echo "Command: \`$COMMAND\`"
   echo
   echo "- Machine: $(nproc) CPUs, $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo), $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), Linux $(uname -r); load average before the run: $LOAD_BEFORE"
-  echo "- Load: $(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2), \`wrk -t$THREADS -c$CONNS -d$DURATION --latency\` (API: \`-c$API_CONNS\`, bench/api/request.lua with a session JWT), $ROUNDS rounds; in each round every server runs every scenario once, in an order rotated each round; medians. Loopback, nothing pinned: client, servers and PostgreSQL share the CPUs, so **server CPU per request** (user+system of the server's processes and threads over the run / requests) is the figure to compare; requests per CPU-second = 10^6 / that"
+  echo "- Load: $(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2), \`wrk -t$STATIC_THREADS -c$CONNS -d$DURATION --latency\` (API: \`-t$THREADS -c$API_CONNS\`, bench/api/request.lua with a session JWT), $ROUNDS rounds; in each round every server runs every scenario once, in an order rotated each round; medians. $(if [ "$PIN" = 1 ]; then echo "Static: every server pinned to CPU $SERVER_CPU with one worker (ours WORKERS=1, nginx worker_processes 1, node one worker), wrk pinned to the other CPUs, so req/s is what one core serves"; else echo "Static: nothing pinned, one worker per CPU"; fi); API: nothing pinned, one worker per CPU, the server, PostgreSQL and wrk share the CPUs. **Server CPU per request** (user+system of the server's processes and threads over the run / requests; \"of which kernel\": the system part) is the figure to compare; requests per CPU-second = 10^6 / that"
   echo "- nginx: $(nginx -v 2>&1 | sed 's#.*/##') with bench/nginx.conf (worker_processes auto, sendfile, tcp_nopush, open_file_cache, gzip_static, the security and cache headers marketing-server sends). \"JSON access_log\": \`log_format escape=json\` with the fields of our access-log line to a file, \`buffer=64k flush=1s\`, plus \`X-Request-Id\`; the others \`access_log off\`. /healthz is not logged by either (ours logs it at debug)"
-  echo "- Ours: profile ${PROFILES[*]} (Cargo.toml), one HTTP worker thread per CPU, LOG_FORMAT=json to a file; \"access log\" = RUST_LOG=info (the production default), otherwise RUST_LOG=warn"
+  echo "- Ours: profile ${PROFILES[*]} (Cargo.toml), one HTTP worker thread per CPU (static, pinned: one), LOG_FORMAT=json to a file; \"access log\" = RUST_LOG=info (the production default), otherwise RUST_LOG=warn"
   echo "- Node: $(node -v) + express $(NODE_PATH="$NODE_PATH_BENCH" node -p 'require("express/package.json").version') + pg $(NODE_PATH="$NODE_PATH_BENCH" node -p 'require("pg/package.json").version') (Debian), bench/node-peer, one cluster worker per CPU, no access log"
   echo "- Site: $SITE_NAME (\`sites/layout.py export\`, as served) with \`gzip -9\` siblings; large JS \`$JS_PATH\` from bench/large_js.py ($JS_KB KiB, $JS_GZ_KB KiB gzipped)"
   if has_part api; then
