@@ -152,21 +152,14 @@ mem_kb() { # PID FIELD(VmRSS|VmHWM)
 # CPU time (user+system; /proc/PID/stat counts every thread) of a process family, in clock ticks.
 # The root's figure includes its exited children (cutime+cstime): PostgreSQL's backends for
 # pgbench's connections have exited by the time a run is read.
-cpu_ticks() { # PID
+cpu_ticks() { family_ticks "$1" '$14 + $15 + $16 + $17' '$14 + $15'; }
+# The system (kernel) part of it: stime (+ cstime of the root).
+sys_ticks() { family_ticks "$1" '$15 + $17' '$15'; }
+family_ticks() { # PID ROOT-SUM CHILD-SUM (awk sums of /proc/PID/stat fields)
   local total p v
-  total=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$1/stat" 2>/dev/null || echo 0)
+  total=$(awk "{print $2}" "/proc/$1/stat" 2>/dev/null || echo 0)
   for p in $(pgrep -P "$1" || true); do
-    v=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || true)
-    total=$((total + ${v:-0}))
-  done
-  echo "$total"
-}
-# The system (kernel) part of cpu_ticks: stime (+ cstime of the root).
-sys_ticks() { # PID
-  local total p v
-  total=$(awk '{print $15 + $17}' "/proc/$1/stat" 2>/dev/null || echo 0)
-  for p in $(pgrep -P "$1" || true); do
-    v=$(awk '{print $15}' "/proc/$p/stat" 2>/dev/null || true)
+    v=$(awk "{print $3}" "/proc/$p/stat" 2>/dev/null || true)
     total=$((total + ${v:-0}))
   done
   echo "$total"
