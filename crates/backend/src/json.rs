@@ -3,8 +3,7 @@
 //! and `DateTime<Utc>` went through `collect_str` and `Display`, and the body grew from 128 bytes
 //! by reallocation. Here values are appended to one pre-sized `Vec<u8>`, each in exactly the bytes
 //! `serde_json::to_vec` gives (the route's tests compare the two):
-//! - strings: serde_json's escaping (`\"`, `\\`, `\b \f \n \r \t`, other controls as `\u00xx`,
-//!   everything else, U+2028 and non-ASCII included, as is);
+//! - strings: serde_json's escaping (`service_runtime::json`, which the access log shares);
 //! - integers: itoa, which serde_json uses;
 //! - UUIDs: hyphenated lowercase, through uuid's own encoder (what its `Serialize` writes);
 //! - dates `YYYY-MM-DD` and timestamps as chrono's serde renders them (RFC 3339, `Z`, fraction of
@@ -38,39 +37,8 @@ impl IntoResponse for Body {
 
 /// A JSON string: `s` quoted and escaped exactly as serde_json escapes it.
 pub fn str(out: &mut Vec<u8>, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push(b'"');
-    let bytes = s.as_bytes();
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        // Every byte escaped is ASCII, so a multi-byte UTF-8 sequence is never split.
-        let escape = match b {
-            b'"' => b'"',
-            b'\\' => b'\\',
-            0x08 => b'b',
-            0x0c => b'f',
-            b'\n' => b'n',
-            b'\r' => b'r',
-            b'\t' => b't',
-            0x00..=0x1f => b'u',
-            _ => continue,
-        };
-        out.extend_from_slice(&bytes[start..i]);
-        if escape == b'u' {
-            out.extend_from_slice(&[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[usize::from(b >> 4)],
-                HEX[usize::from(b & 0xf)],
-            ]);
-        } else {
-            out.extend_from_slice(&[b'\\', escape]);
-        }
-        start = i + 1;
-    }
-    out.extend_from_slice(&bytes[start..]);
+    service_runtime::json::escape_into(out, s);
     out.push(b'"');
 }
 

@@ -24,6 +24,8 @@ use std::time::{Duration, SystemTime};
 use axum::http::{HeaderValue, Method, Uri};
 use prometheus_client::metrics::counter::Counter;
 
+use crate::json::escape_into;
+
 /// The `target` of access-log lines (the module that wrote them before they were buffered;
 /// `RUST_LOG` directives naming it keep working).
 pub const TARGET: &str = "service_runtime::telemetry";
@@ -204,9 +206,9 @@ pub fn format_line(out: &mut Vec<u8>, line: &Line) {
     out.extend_from_slice(b"\",\"level\":\"");
     out.extend_from_slice(line.level.as_str().as_bytes());
     out.extend_from_slice(b"\",\"message\":\"request\",\"method\":\"");
-    write_escaped(out, line.method.as_str());
+    escape_into(out, line.method.as_str());
     out.extend_from_slice(b"\",\"path\":\"");
-    write_escaped(out, line.uri.path());
+    escape_into(out, line.uri.path());
     out.extend_from_slice(b"\",\"status\":");
     write_u64(out, u64::from(line.status));
     out.extend_from_slice(b",\"micros\":");
@@ -214,7 +216,7 @@ pub fn format_line(out: &mut Vec<u8>, line: &Line) {
     out.extend_from_slice(b",\"target\":\"");
     out.extend_from_slice(TARGET.as_bytes());
     out.extend_from_slice(b"\",\"span\":{\"request_id\":\"");
-    write_escaped(out, line.request_id.to_str().unwrap_or(""));
+    escape_into(out, line.request_id.to_str().unwrap_or(""));
     out.extend_from_slice(b"\",\"name\":\"request\"}}\n");
 }
 
@@ -244,47 +246,6 @@ fn write_padded(out: &mut Vec<u8>, mut v: u64, width: usize) {
         v /= 10;
     }
     out.extend_from_slice(&digits[..width]);
-}
-
-/// `s` as the inside of a JSON string: `"`, `\` and control characters escaped, everything
-/// else (UTF-8 included) copied as it is.
-fn write_escaped(out: &mut Vec<u8>, s: &str) {
-    escape_json(s, |piece| out.extend_from_slice(piece.as_bytes()));
-}
-
-/// Hands `s`, escaped as the inside of a JSON string, to `push` in pieces: runs of plain text
-/// as they are, and an escape for each `"`, `\` and control character. Shared by the access
-/// log and the JSON span fields ([`crate::telemetry`]).
-pub(crate) fn escape_json(s: &str, mut push: impl FnMut(&str)) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let short = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0..=0x1f => "",
-            _ => continue,
-        };
-        push(&s[start..i]);
-        if short.is_empty() {
-            let code = [
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[usize::from(b >> 4)],
-                HEX[usize::from(b & 0xf)],
-            ];
-            push(std::str::from_utf8(&code).unwrap_or_default());
-        } else {
-            push(short);
-        }
-        start = i + 1;
-    }
-    push(&s[start..]);
 }
 
 /// `2026-12-01T23:21:59.289400Z`: RFC 3339 in UTC with microseconds, as the JSON log writes.
@@ -357,7 +318,7 @@ mod tests {
     #[test]
     fn quotes_and_controls_are_escaped() {
         let mut out = Vec::new();
-        write_escaped(&mut out, "a\"b\\c\u{1}é");
+        escape_into(&mut out, "a\"b\\c\u{1}é");
         assert_eq!(out, b"a\\\"b\\\\c\\u0001\xc3\xa9");
     }
 
@@ -373,7 +334,7 @@ mod tests {
         for c in 0u8..0x20 {
             let text = format!("a{}b", c as char);
             let mut ours = b"\"".to_vec();
-            write_escaped(&mut ours, &text);
+            escape_into(&mut ours, &text);
             ours.push(b'"');
             let back: String = serde_json::from_slice(&ours).expect("our escape is JSON");
             assert_eq!(back, text);

@@ -21,17 +21,20 @@
 //!   mounts `/healthz` and the access log and runs the drain sequence; thread-per-core workers
 //!   ([`server::workers`]) and their coarse timer ([`server::timer`]) live under it.
 //! - [`limits`]: what the container allows (the cgroup memory limit), for sizing pools to fit.
+//! - [`json`]: JSON string escaping exactly as serde_json's (access log, span fields, the
+//!   backend's hand-written encoder).
 //! - [`healthcheck`]: the tiny HTTP/1.1 self-probe behind every binary's `healthcheck`
 //!   subcommand, used as the exec-form Docker HEALTHCHECK.
 //!
 //! Dependencies run one way: `server` → `shutdown` → `health`; `server` → `observe` →
 //! {`metrics`, `access_log`, `telemetry`}; `telemetry` → `access_log`; `metrics` →
-//! `access_log`; `healthcheck` → `config`.
+//! `access_log`; {`access_log`, `telemetry`} → `json`; `healthcheck` → `config`.
 
 pub mod access_log;
 pub mod config;
 pub mod health;
 pub mod healthcheck;
+pub mod json;
 pub mod limits;
 pub mod metrics;
 pub mod observe;

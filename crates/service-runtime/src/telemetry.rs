@@ -200,7 +200,7 @@ impl<W: std::fmt::Write> JsonVisitor<W> {
     }
 
     fn escaped(&mut self, s: &str) {
-        crate::access_log::escape_json(s, |p| {
+        crate::json::escape(s, |p| {
             let _ = self.out.write_str(p);
         });
     }
