@@ -16,6 +16,7 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use serde::Serialize;
+use service_runtime::json::padded;
 use uuid::Uuid;
 
 /// A body that is already JSON, served as axum's `Json` serves one (`content-type:
@@ -88,19 +89,19 @@ pub fn timestamp(out: &mut Vec<u8>, t: &DateTime<Utc>) {
     out.push(b'"');
     ymd(out, t_naive.date());
     out.push(b'T');
-    digits(out, t_naive.hour(), 2);
+    padded(out, u64::from(t_naive.hour()), 2);
     out.push(b':');
-    digits(out, t_naive.minute(), 2);
+    padded(out, u64::from(t_naive.minute()), 2);
     out.push(b':');
-    digits(out, t_naive.second(), 2);
+    padded(out, u64::from(t_naive.second()), 2);
     if nano != 0 {
         out.push(b'.');
         if nano.is_multiple_of(1_000_000) {
-            digits(out, nano / 1_000_000, 3);
+            padded(out, u64::from(nano / 1_000_000), 3);
         } else if nano.is_multiple_of(1_000) {
-            digits(out, nano / 1_000, 6);
+            padded(out, u64::from(nano / 1_000), 6);
         } else {
-            digits(out, nano, 9);
+            padded(out, u64::from(nano), 9);
         }
     }
     out.extend_from_slice(b"Z\"");
@@ -108,21 +109,11 @@ pub fn timestamp(out: &mut Vec<u8>, t: &DateTime<Utc>) {
 
 fn ymd(out: &mut Vec<u8>, d: NaiveDate) {
     // The callers checked 0 <= year <= 9999.
-    digits(out, d.year().unsigned_abs(), 4);
+    padded(out, u64::from(d.year().unsigned_abs()), 4);
     out.push(b'-');
-    digits(out, d.month(), 2);
+    padded(out, u64::from(d.month()), 2);
     out.push(b'-');
-    digits(out, d.day(), 2);
-}
-
-/// `n` zero-padded to `width` (at most 9) decimal digits; `n` must fit in them.
-fn digits(out: &mut Vec<u8>, mut n: u32, width: usize) {
-    let mut buf = [b'0'; 9];
-    for slot in buf[..width].iter_mut().rev() {
-        *slot = b'0' + (n % 10) as u8;
-        n /= 10;
-    }
-    out.extend_from_slice(&buf[..width]);
+    padded(out, u64::from(d.day()), 2);
 }
 
 /// serde_json's own rendering, for the values the fast paths above leave alone. Writing into a

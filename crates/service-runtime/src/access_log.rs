@@ -24,7 +24,7 @@ use std::time::{Duration, SystemTime};
 use axum::http::{HeaderValue, Method, Uri};
 use prometheus_client::metrics::counter::Counter;
 
-use crate::json::escape_into;
+use crate::json::{escape_into, padded};
 
 /// The `target` of access-log lines (the module that wrote them before they were buffered;
 /// `RUST_LOG` directives naming it keep working).
@@ -221,8 +221,8 @@ pub fn format_line(out: &mut Vec<u8>, line: &Line) {
 }
 
 // The writer thread formats every line, so formatting is written for speed (it was most of the
-// access log's CPU): digits by hand instead of `write!`, and escaping that copies runs of plain
-// bytes at once instead of one character at a time.
+// access log's CPU): digits by hand instead of `write!`, and escaping ([`crate::json`]) that
+// copies runs of plain bytes at once instead of one character at a time.
 
 fn write_u64(out: &mut Vec<u8>, mut v: u64) {
     let mut digits = [0u8; 20];
@@ -238,16 +238,6 @@ fn write_u64(out: &mut Vec<u8>, mut v: u64) {
     out.extend_from_slice(&digits[i..]);
 }
 
-/// `v` as exactly `width` decimal digits (zero-padded; `v` must fit).
-fn write_padded(out: &mut Vec<u8>, mut v: u64, width: usize) {
-    let mut digits = [b'0'; 8];
-    for d in digits[..width].iter_mut().rev() {
-        *d = b'0' + (v % 10) as u8;
-        v /= 10;
-    }
-    out.extend_from_slice(&digits[..width]);
-}
-
 /// `2026-12-01T23:21:59.289400Z`: RFC 3339 in UTC with microseconds, as the JSON log writes.
 fn write_timestamp(out: &mut Vec<u8>, time: SystemTime) {
     let since = time
@@ -257,19 +247,19 @@ fn write_timestamp(out: &mut Vec<u8>, time: SystemTime) {
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (y, m, d) = civil_from_days(days as i64);
     // Years 0-9999: what RFC 3339 can say (a clock outside that is broken anyway).
-    write_padded(out, y.clamp(0, 9999) as u64, 4);
+    padded(out, y.clamp(0, 9999) as u64, 4);
     out.push(b'-');
-    write_padded(out, u64::from(m), 2);
+    padded(out, u64::from(m), 2);
     out.push(b'-');
-    write_padded(out, u64::from(d), 2);
+    padded(out, u64::from(d), 2);
     out.push(b'T');
-    write_padded(out, rem / 3600, 2);
+    padded(out, rem / 3600, 2);
     out.push(b':');
-    write_padded(out, rem / 60 % 60, 2);
+    padded(out, rem / 60 % 60, 2);
     out.push(b':');
-    write_padded(out, rem % 60, 2);
+    padded(out, rem % 60, 2);
     out.push(b'.');
-    write_padded(out, u64::from(since.subsec_micros()), 6);
+    padded(out, u64::from(since.subsec_micros()), 6);
     out.push(b'Z');
 }
 

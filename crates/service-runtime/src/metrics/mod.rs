@@ -11,9 +11,9 @@
 //! worker thread.
 //!
 //! Every registry made by [`registry`] carries `service_build_info{version,revision}` (the
-//! revision from `SERVICE_REVISION` at start, which the images set), the [`process`] metrics from `/proc`, and the
-//! access log's dropped-line counter; [`crate::Server`] adds the [`http`] metrics and the drain
-//! state; each service adds its own before serving.
+//! revision from `SERVICE_REVISION` at start, which the images set), the [`process`] metrics
+//! from `/proc`, and the access log's dropped-line counter; [`crate::Server`] adds the [`http`]
+//! metrics and the drain state; each service adds its own before serving.
 //!
 //! # Layout
 //! - [`histogram`]: the lock-free latency histogram.

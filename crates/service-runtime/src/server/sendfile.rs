@@ -63,7 +63,6 @@ static SENT: AtomicU64 = AtomicU64::new(0);
 static REGIONS: RwLock<Vec<Region>> = RwLock::new(Vec::new());
 static COUNT: AtomicUsize = AtomicUsize::new(0);
 
-#[derive(Clone)]
 struct Region {
     start: usize,
     end: usize,
@@ -169,7 +168,7 @@ impl ZeroCopyStream {
         ZeroCopyStream { stream }
     }
 
-    /// `head` with `MSG_MORE`, then `body` (the slice at `offset` of the memfd `fd`) with
+    /// `head` with `MSG_MORE`, then the body (`len` bytes at `offset` of the memfd `fd`) with
     /// `sendfile`, as far as the socket takes them; the bytes sent, or `WouldBlock` if none.
     fn send(
         socket: BorrowedFd<'_>,
